@@ -20,7 +20,7 @@ async function fenceLinter(): Promise<ESLint> {
     cwd: root,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ["**/*.ts"], languageOptions: { parser: tseslint.parser as Linter.Parser } },
+      { files: ["**/*.ts"], languageOptions: { parser: tseslint.parser } },
       fence.coreFence,
       fence.simFence,
     ],
