@@ -30,6 +30,8 @@ export interface Outputs<TReply = never> {
   persistToken: number | undefined;
   /** Sends that depend on `persist` (acks, replication responses carrying the high watermark). */
   readonly sendAfterPersist: Send[];
+  /** Replies that depend on `persist` (a CreateStream answered only once its op is durable). */
+  readonly replyAfterPersist: TReply[];
   /** Sends that depend on nothing and may go at once. */
   readonly send: Send[];
   /** Answers to API requests. */
@@ -40,7 +42,7 @@ export interface Outputs<TReply = never> {
 
 /** A fresh, empty Outputs. */
 export function emptyOutputs<TReply = never>(): Outputs<TReply> {
-  return { persist: [], persistToken: undefined, sendAfterPersist: [], send: [], reply: [], log: [] };
+  return { persist: [], persistToken: undefined, sendAfterPersist: [], replyAfterPersist: [], send: [], reply: [], log: [] };
 }
 
 /** The clocks every input carries: monotonic time for timers, wall time for record timestamps. */

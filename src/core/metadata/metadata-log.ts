@@ -1,0 +1,133 @@
+// The local, durable log of metadata ops: one record per op, [u32 length][u32 CRC-32C][JSON],
+// big-endian. Every append is fdatasynced before anything that depends on it is released (the
+// broker answers CreateStream from replyAfterPersist). The next step replaces this file with a
+// Raft log; the records, indexes and replay stay the same.
+import { assert } from "../assert.js";
+import { crc32c, type Crc32c } from "../crc32c.js";
+import { joinPath, parentDir, type DiskOp, type DiskReader } from "../disk.js";
+import type { LogEvent } from "../outputs.js";
+import type { MetadataOp } from "./metadata-op.js";
+
+const HEADER_BYTES = 8;
+const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** One op with the log index it was applied at (1-based). */
+export interface IndexedOp {
+  readonly index: number;
+  readonly op: MetadataOp;
+}
+
+/** The result of opening the metadata log: the ops to replay and the disk work recovery needs. */
+export interface OpenedMetadataLog {
+  readonly log: MetadataLog;
+  readonly entries: readonly IndexedOp[];
+  readonly ops: DiskOp[];
+  readonly events: LogEvent[];
+}
+
+/** An append-only file of metadata ops with crash recovery. */
+export class MetadataLog {
+  private constructor(
+    readonly path: string,
+    private sizeBytes: number,
+    private lastIndex: number,
+    private readonly crc: Crc32c,
+  ) {}
+
+  /** Opens (or creates) the log in `dir`, dropping a torn or corrupt tail. */
+  static open(reader: DiskReader, dir: string, crc: Crc32c = crc32c): OpenedMetadataLog {
+    const path = joinPath(dir, "metadata.log");
+    const stat = reader.stat(path);
+    if (stat === undefined) {
+      const ops: DiskOp[] = [
+        { kind: "mkdir", path: dir },
+        { kind: "create", path },
+        { kind: "fdatasync", path },
+        { kind: "syncDir", path: dir },
+      ];
+      if (parentDir(dir) !== dir) ops.push({ kind: "syncDir", path: parentDir(dir) });
+      return { log: new MetadataLog(path, 0, 0, crc), entries: [], ops, events: [] };
+    }
+    const bytes = readAll(reader, path, stat.size);
+    const { entries, validBytes, problem } = decodeRecords(bytes, crc);
+    const ops: DiskOp[] = [];
+    const events: LogEvent[] = [];
+    if (problem !== undefined) {
+      events.push({ level: "warn", msg: "metadata log has a bad tail; truncating it", fields: { path, validBytes, totalBytes: bytes.length, problem } });
+      ops.push({ kind: "truncate", path, length: validBytes }, { kind: "fdatasync", path });
+    }
+    return { log: new MetadataLog(path, validBytes, entries.length, crc), entries, ops, events };
+  }
+
+  /** Index the next appended op will get. */
+  get nextIndex(): number {
+    return this.lastIndex + 1;
+  }
+
+  /** Appends an op; the returned ops write and fdatasync it. */
+  append(op: MetadataOp): { index: number; ops: DiskOp[] } {
+    const record = encodeRecord(op, this.crc);
+    const ops: DiskOp[] = [
+      { kind: "write", path: this.path, position: this.sizeBytes, chunks: [record] },
+      { kind: "fdatasync", path: this.path },
+    ];
+    this.sizeBytes += record.length;
+    this.lastIndex += 1;
+    return { index: this.lastIndex, ops };
+  }
+}
+
+/** Encodes one op as a record. */
+export function encodeRecord(op: MetadataOp, crc: Crc32c = crc32c): Uint8Array {
+  const payload = new TextEncoder().encode(JSON.stringify(op));
+  assert(payload.length <= MAX_RECORD_BYTES, "metadata op fits a record");
+  const record = new Uint8Array(HEADER_BYTES + payload.length);
+  const view = new DataView(record.buffer);
+  view.setUint32(0, payload.length);
+  view.setUint32(4, crc(payload));
+  record.set(payload, HEADER_BYTES);
+  return record;
+}
+
+function decodeRecords(bytes: Uint8Array, crc: Crc32c): { entries: IndexedOp[]; validBytes: number; problem?: string } {
+  const entries: IndexedOp[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  while (pos < bytes.length) {
+    if (bytes.length - pos < HEADER_BYTES) return { entries, validBytes: pos, problem: "torn header" };
+    const length = view.getUint32(pos);
+    if (length > MAX_RECORD_BYTES || pos + HEADER_BYTES + length > bytes.length) {
+      return { entries, validBytes: pos, problem: "bad length" };
+    }
+    const payload = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
+    if (crc(payload) !== view.getUint32(pos + 4)) return { entries, validBytes: pos, problem: "bad CRC" };
+    const op = parseOp(payload);
+    if (op === undefined) return { entries, validBytes: pos, problem: "undecodable op" };
+    entries.push({ index: entries.length + 1, op });
+    pos += HEADER_BYTES + length;
+  }
+  return { entries, validBytes: pos };
+}
+
+function parseOp(payload: Uint8Array): MetadataOp | undefined {
+  try {
+    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload)) as unknown;
+    if (typeof value !== "object" || value === null || !("op" in value) || typeof value.op !== "string") return undefined;
+    return value as MetadataOp;
+  } catch {
+    return undefined;
+  }
+}
+
+function readAll(reader: DiskReader, path: string, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let pos = 0;
+  while (pos < size) {
+    const chunk = reader.read(path, pos, Math.min(READ_CHUNK_BYTES, size - pos));
+    if (chunk.length === 0) break;
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out.subarray(0, pos);
+}
