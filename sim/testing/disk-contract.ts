@@ -42,7 +42,7 @@ function readAll(disk: Disk, path: string): string {
 /** Registers the whole contract suite under `name`; `makeDisk` gives each test a fresh, empty disk. */
 export function runDiskContract(name: string, makeDisk: () => DiskFixture): void {
   const it = (title: string, body: (disk: Disk) => void): void => {
-    test(title, () => {
+    void test(title, () => {
       const fx = makeDisk();
       try {
         body(fx.disk);
@@ -51,7 +51,7 @@ export function runDiskContract(name: string, makeDisk: () => DiskFixture): void
       }
     });
   };
-  describe(`Disk contract: ${name}`, () => {
+  void describe(`Disk contract: ${name}`, () => {
     dataTests(it);
     truncateAndCreateTests(it);
     namespaceTests(it);
