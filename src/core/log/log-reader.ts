@@ -1,0 +1,121 @@
+// The read path: whole records from a start offset, bounded by an inclusive offset (the high
+// watermark for consumers, the log end for replication) and a byte budget. Every record is
+// checked (framing, CRC, offset against the index) before it is returned; corrupt bytes are
+// never served and never replicated.
+import type { Crc32c } from "../crc32c.js";
+import type { DiskReader } from "../disk.js";
+import type { Result } from "../errors.js";
+import { err, ok } from "../errors.js";
+import type { Offset } from "../types.js";
+import type { LogRecord } from "./record-codec.js";
+import { checkRecordAt, parseRecordAt, viewOf } from "./record-codec.js";
+import type { Segment } from "./segment.js";
+
+/** What read() returns: parsed views and the same records' raw bytes, for verbatim replication. */
+export interface ReadResult {
+  readonly records: LogRecord[];
+  readonly bytes: Uint8Array;
+  /** The offset to read from next. */
+  readonly nextOffset: Offset;
+}
+
+/** Index of the segment that would hold `offset` (the last with baseOffset <= offset), or 0. */
+export function segmentFor(segments: readonly Segment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if ((segments[mid] as Segment).baseOffset <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Entries [first, end) of `segment` to read: bounded by offset, bytes left, at least one record overall. */
+function spanOf(segment: Segment, first: number, maxOffsetInclusive: number, bytesLeft: number, mustTakeOne: boolean): number {
+  const index = segment.index;
+  let end = first;
+  let bytes = 0;
+  while (end < index.entries && index.offsetAt(end) <= maxOffsetInclusive) {
+    const size = segment.recordBytesAt(end);
+    if (bytes + size > bytesLeft && !(mustTakeOne && end === first)) break;
+    bytes += size;
+    end++;
+  }
+  return end;
+}
+
+class ReadAccumulator {
+  readonly records: LogRecord[] = [];
+  readonly chunks: Uint8Array[] = [];
+  bytes = 0;
+  corrupt: string | undefined;
+
+  /** Verifies and parses entries [first, end) of `segment` from `buf` (which starts at entry first). */
+  take(segment: Segment, first: number, end: number, buf: Uint8Array, crc32c: Crc32c): void {
+    const view = viewOf(buf);
+    const base = segment.index.positionAt(first);
+    let p = 0;
+    for (let i = first; i < end; i++) {
+      const h = checkRecordAt(buf, view, p, buf.length, crc32c);
+      const expected = segment.index.offsetAt(i);
+      const parsed = typeof h === "string" ? h : h.offset !== expected ? "badOffset" : parseRecordAt(buf, view, p, h);
+      if (typeof parsed === "string") {
+        this.corrupt = `${parsed} at offset ${expected} (${segment.logPath} position ${base + p})`;
+        break;
+      }
+      this.records.push(parsed);
+      p += (h as { recordBytes: number }).recordBytes;
+    }
+    if (p > 0) this.chunks.push(buf.subarray(0, p));
+    this.bytes += p;
+  }
+
+  result(startOffset: number): ReadResult {
+    const last = this.records[this.records.length - 1];
+    const bytes = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.bytes);
+    return { records: this.records, bytes, nextOffset: (last === undefined ? startOffset : last.offset + 1) as Offset };
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+/**
+ * Reads whole records with offsets in [startOffset, maxOffsetInclusive], at most `maxBytes` of
+ * them but always at least one when any is available (so a large record cannot stall a reader).
+ * A corrupt first record is a CorruptRecord error; a later one ends the read before it.
+ */
+export function readRecords(
+  reader: DiskReader,
+  segments: readonly Segment[],
+  startOffset: number,
+  maxOffsetInclusive: number,
+  maxBytes: number,
+  crc32c: Crc32c,
+): Result<ReadResult> {
+  const acc = new ReadAccumulator();
+  let s = segmentFor(segments, startOffset);
+  let first = (segments[s] as Segment).index.findOffset(startOffset);
+  while (s < segments.length && acc.corrupt === undefined) {
+    const segment = segments[s] as Segment;
+    const end = spanOf(segment, first, maxOffsetInclusive, maxBytes - acc.bytes, acc.records.length === 0);
+    if (end > first) {
+      const from = segment.index.positionAt(first);
+      const to = end < segment.entries ? segment.index.positionAt(end) : segment.sizeBytes;
+      acc.take(segment, first, end, reader.read(segment.logPath, from, to - from), crc32c);
+    }
+    if (end < segment.entries) break;
+    s++;
+    first = 0;
+  }
+  if (acc.corrupt !== undefined && acc.records.length === 0) return err("CorruptRecord", `corrupt record: ${acc.corrupt}`);
+  return ok(acc.result(startOffset));
+}

@@ -1,0 +1,233 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CommitLog, EPOCH_CHECKPOINT_FILE, HW_CHECKPOINT_FILE } from "../../src/core/log/commit-log.js";
+import type { Epoch, Offset, TimeMs, TimestampNs } from "../../src/core/types.js";
+import { LogHarness, LOG_DIR, message, testLogConfig } from "../../sim/testing/log-harness.js";
+
+const E1 = 1 as Epoch;
+const T0 = 1_700_000_000_000_000_000n as TimestampNs;
+const NOW = 0 as TimeMs;
+const text = (b: Uint8Array | null): string | null => (b === null ? null : new TextDecoder().decode(b));
+
+function appendValues(h: LogHarness, values: readonly string[], epoch = E1, ts = T0): void {
+  const r = h.log.appendAsLeader(values.map((v) => message(null, v)), ts, epoch, h.nowMs as TimeMs);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  h.apply(r.value.ops);
+}
+
+function readAll(h: LogHarness): { offset: number; value: string | null }[] {
+  const r = h.log.read(0 as Offset, Number.MAX_SAFE_INTEGER as Offset, Number.MAX_SAFE_INTEGER);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  return r.value.records.map((rec) => ({ offset: rec.offset, value: text(rec.value) }));
+}
+
+test("open on an empty disk creates the directory and segment 0", () => {
+  const h = new LogHarness(testLogConfig());
+  assert.deepEqual(h.disk.list(LOG_DIR), ["00000000000000000000.index", "00000000000000000000.log"]);
+  assert.equal(h.log.logEndOffset, 0);
+  assert.equal(h.log.newestOffset, -1);
+  assert.equal(h.log.highWatermark, -1);
+});
+
+test("append as leader: consecutive offsets, one log write, one index write, one trailing fdatasync", () => {
+  const h = new LogHarness(testLogConfig());
+  const r = h.log.appendAsLeader([message("a", "1"), message(null, "2", [["subject", "x"]])], T0, E1, NOW);
+  assert.ok(r.ok);
+  assert.equal(r.value.firstOffset, 0);
+  assert.equal(r.value.lastOffset, 1);
+  const kinds = r.value.ops.filter((o) => o.kind !== "create" && o.kind !== "rename" && o.kind !== "syncDir" && !("path" in o && o.path.includes("checkpoint")));
+  assert.deepEqual(kinds.map((o) => o.kind), ["write", "write", "fdatasync"]);
+  assert.equal(r.value.ops[r.value.ops.length - 1]?.kind, "fdatasync");
+  h.apply(r.value.ops);
+  assert.equal(h.log.recoveryPoint, 2);
+  const read = h.log.read(0 as Offset, 1 as Offset, 1 << 20);
+  assert.ok(read.ok);
+  assert.deepEqual(read.value.records.map((x) => [x.offset, text(x.key), text(x.value), x.leaderEpoch, x.timestampNs]), [
+    [0, "a", "1", 1, T0],
+    [1, null, "2", 1, T0],
+  ]);
+  assert.deepEqual(read.value.records[1]?.headers.map(([k, v]) => [k, text(v)]), [["subject", "x"]]);
+  assert.equal(read.value.nextOffset, 2);
+  assert.equal(read.value.bytes.length, h.log.sizeBytes);
+});
+
+test("sync policy never and interval: no fdatasync on append; interval syncs from syncOps", () => {
+  for (const syncPolicy of ["never", "interval"] as const) {
+    const h = new LogHarness(testLogConfig({ syncPolicy }));
+    const r = h.log.appendAsLeader([message(null, "x")], T0, E1, NOW);
+    assert.ok(r.ok);
+    assert.ok(!r.value.ops.some((o) => o.kind === "fdatasync" && o.path.endsWith(".log")));
+    h.apply(r.value.ops);
+    assert.equal(h.log.recoveryPoint, 0);
+    const sync = h.log.syncOps();
+    assert.deepEqual(sync.map((o) => o.kind), ["fdatasync"]);
+    h.apply(sync);
+    assert.equal(h.log.recoveryPoint, 1);
+    assert.deepEqual(h.log.syncOps(), []);
+  }
+});
+
+test("bad input gives typed errors and writes nothing", () => {
+  const h = new LogHarness(testLogConfig({ maxMessageBytes: 100 }));
+  appendValues(h, ["a", "b"]);
+  const before = h.disk.files().map((f) => [f, h.disk.stat(f)?.size]);
+  const tooBig = h.log.appendAsLeader([message(null, "ok"), message(null, "x".repeat(200))], T0, E1, NOW);
+  assert.equal(tooBig.ok ? "" : tooBig.error.code, "MessageTooLarge");
+  const wrongOffset = h.log.appendAsLeader([{ ...message(null, "x"), expectedOffset: 7 }], T0, E1, NOW);
+  assert.equal(wrongOffset.ok ? "" : wrongOffset.error.code, "IncorrectOffset");
+  const rightOffset = h.log.appendAsLeader([{ ...message(null, "x"), expectedOffset: 2 }], T0, E1, NOW);
+  assert.ok(rightOffset.ok);
+  h.apply(rightOffset.value.ops);
+  const stale = h.log.appendAsLeader([message(null, "x")], T0, 0 as Epoch, NOW);
+  assert.equal(stale.ok ? "" : stale.error.code, "NotLeader");
+  const followerGap = h.log.appendAsFollower(new Uint8Array([1, 2, 3]), NOW);
+  assert.equal(followerGap.ok ? "" : followerGap.error.code, "CorruptRecord");
+  // A follower batch that starts below the log end (a duplicate) is refused.
+  const dup = h.log.read(0 as Offset, 0 as Offset, 1 << 20);
+  assert.ok(dup.ok);
+  const dupAppend = h.log.appendAsFollower(dup.value.bytes, NOW);
+  assert.equal(dupAppend.ok ? "" : dupAppend.error.code, "OffsetOutOfRange");
+  const below = h.log.truncateTo(-1 as Offset);
+  assert.equal(below.ok ? "" : below.error.code, "OffsetOutOfRange");
+  assert.equal(h.log.logEndOffset, 3);
+  const after = h.disk.files().map((f) => [f, h.disk.stat(f)?.size]);
+  assert.deepEqual(after.filter(([f]) => !String(f).includes("checkpoint")).length, before.filter(([f]) => !String(f).includes("checkpoint")).length);
+  assert.deepEqual(readAll(h).map((r) => r.value), ["a", "b", "x"]);
+});
+
+test("follower append: verbatim bytes from a leader, epochs go to the cache", () => {
+  const leader = new LogHarness(testLogConfig());
+  appendValues(leader, ["a", "b"], 1 as Epoch);
+  appendValues(leader, ["c"], 3 as Epoch);
+  const follower = new LogHarness(testLogConfig(), 2);
+  const bytes = leader.log.read(0 as Offset, 2 as Offset, 1 << 20);
+  assert.ok(bytes.ok);
+  const r = follower.log.appendAsFollower(bytes.value.bytes, NOW);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  assert.equal(r.value.lastOffset, 2);
+  follower.apply(r.value.ops);
+  assert.deepEqual(readAll(follower), readAll(leader));
+  assert.deepEqual(follower.log.leaderEpochCache.entries, [
+    { epoch: 1, startOffset: 0 },
+    { epoch: 3, startOffset: 2 },
+  ]);
+  const leaderBytes = leader.disk.read(`${LOG_DIR}/00000000000000000000.log`, 0, 1 << 20);
+  assert.deepEqual(follower.disk.read(`${LOG_DIR}/00000000000000000000.log`, 0, 1 << 20), leaderBytes);
+});
+
+test("segments roll by size and by age; reads cross segments", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 200, segmentMaxAgeMs: 1000 }));
+  for (let i = 0; i < 10; i++) appendValues(h, [`value-${i}`]);
+  assert.ok(h.log.segmentBaseOffsets.length > 2, `segments ${h.log.segmentBaseOffsets.join(",")}`);
+  assert.deepEqual(readAll(h).map((r) => r.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const segs = h.log.segmentBaseOffsets.length;
+  h.nowMs = 999;
+  assert.deepEqual(h.log.maybeRoll(h.nowMs as TimeMs), []);
+  h.nowMs = 5000;
+  h.apply(h.log.maybeRoll(h.nowMs as TimeMs));
+  assert.equal(h.log.segmentBaseOffsets.length, segs + 1);
+  assert.deepEqual(h.log.maybeRoll(h.nowMs as TimeMs), [], "an empty active segment does not roll");
+});
+
+test("read bounds: below oldest starts at oldest, beyond the end is empty, maxBytes returns at least one record", () => {
+  const h = new LogHarness(testLogConfig());
+  appendValues(h, ["a", "b", "c", "d"]);
+  const hw = h.log.read(0 as Offset, 1 as Offset, 1 << 20);
+  assert.ok(hw.ok);
+  assert.deepEqual(hw.value.records.map((r) => r.offset), [0, 1]);
+  const beyond = h.log.read(9 as Offset, 100 as Offset, 1 << 20);
+  assert.ok(beyond.ok);
+  assert.equal(beyond.value.records.length, 0);
+  const tiny = h.log.read(1 as Offset, 100 as Offset, 1);
+  assert.ok(tiny.ok);
+  assert.deepEqual(tiny.value.records.map((r) => r.offset), [1]);
+  assert.equal(tiny.value.nextOffset, 2);
+});
+
+test("truncateTo drops offsets >= o, lowers the HW and the epoch cache, and survives reopen", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 150 }));
+  appendValues(h, ["a", "b", "c"], 1 as Epoch);
+  appendValues(h, ["d", "e", "f"], 2 as Epoch);
+  h.log.setHighWatermark(5 as Offset);
+  const r = h.log.truncateTo(2 as Offset);
+  assert.ok(r.ok);
+  h.apply(r.value);
+  assert.equal(h.log.logEndOffset, 2);
+  assert.equal(h.log.highWatermark, 1);
+  assert.deepEqual(h.log.leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }]);
+  h.reopen();
+  assert.deepEqual(readAll(h).map((x) => x.value), ["a", "b"]);
+  assert.deepEqual(h.log.leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }]);
+  appendValues(h, ["z"], 3 as Epoch);
+  assert.deepEqual(readAll(h).map((x) => [x.offset, x.value]), [[0, "a"], [1, "b"], [2, "z"]]);
+});
+
+test("high watermark and epoch checkpoints: written atomically, a garbage or empty file is tolerated (Liftbridge #333)", () => {
+  const h = new LogHarness(testLogConfig());
+  appendValues(h, ["a", "b", "c"]);
+  h.log.setHighWatermark(1 as Offset);
+  h.log.setHighWatermark(0 as Offset);
+  const ops = h.log.checkpointHighWatermark();
+  assert.deepEqual(ops.map((o) => o.kind), ["create", "write", "fdatasync", "close", "rename", "syncDir"]);
+  h.apply(ops);
+  h.reopen();
+  assert.equal(h.log.highWatermark, 1);
+  for (const garbage of ["", "not a number", "\u0000\u0000"]) {
+    const path = `${LOG_DIR}/${HW_CHECKPOINT_FILE}`;
+    h.disk.create(path);
+    h.disk.write(path, 0, [new TextEncoder().encode(garbage)]);
+    const epochPath = `${LOG_DIR}/${EPOCH_CHECKPOINT_FILE}`;
+    h.disk.create(epochPath);
+    h.disk.write(epochPath, 0, [new TextEncoder().encode(garbage)]);
+    const opened = CommitLog.open(h.disk, LOG_DIR, h.config, NOW);
+    h.apply(opened.ops);
+    assert.equal(opened.log.highWatermark, -1);
+    assert.ok(opened.events.some((e) => e.msg.includes("high watermark")));
+    // The epoch cache is rebuilt from the records when its checkpoint is unreadable.
+    assert.deepEqual(opened.log.leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }]);
+    assert.equal(opened.log.logEndOffset, 3);
+    h.log = opened.log;
+  }
+});
+
+test("a missing or corrupt index is rebuilt from the log", () => {
+  const h = new LogHarness(testLogConfig());
+  appendValues(h, ["a", "b", "c"]);
+  h.apply(h.log.close());
+  const index = `${LOG_DIR}/00000000000000000000.index`;
+  const good = h.disk.read(index, 0, 1000);
+  h.disk.remove(index);
+  h.open();
+  assert.deepEqual(h.disk.read(index, 0, 1000), good);
+  h.apply(h.log.close());
+  h.disk.write(index, 3, [new Uint8Array([0xff, 0xff])]);
+  h.open();
+  assert.ok(h.events.some((e) => e.msg.includes("rebuilt")));
+  assert.deepEqual(h.disk.read(index, 0, 1000), good);
+  assert.deepEqual(readAll(h).map((x) => x.value), ["a", "b", "c"]);
+});
+
+test("a corrupt record ends the log on open, with a warning; later segments go too", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120 }));
+  for (const v of ["a", "b", "c", "d", "e", "f"]) appendValues(h, [v]);
+  const bases = h.log.segmentBaseOffsets;
+  assert.ok(bases.length >= 3);
+  const second = `${LOG_DIR}/${String(bases[1]).padStart(20, "0")}.log`;
+  h.disk.flipBit(second, 40, 3);
+  const read = h.log.read(bases[1]!, 100 as Offset, 1 << 20);
+  assert.equal(read.ok ? "" : read.error.code, "CorruptRecord", "a corrupt record is never returned");
+  h.open(); // unclean: no close
+  assert.equal(h.log.logEndOffset, bases[1]);
+  assert.deepEqual(h.log.segmentBaseOffsets, [0, bases[1]]);
+  assert.ok(h.events.some((e) => e.level === "warn" && e.msg.includes("corrupt")));
+});
+
+test("offsetForTimestamp: first offset with timestamp >= ts, even when clocks step back", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 100 }));
+  const stamps = [10n, 20n, 15n, 30n, 30n, 5n, 40n];
+  stamps.forEach((ts) => appendValues(h, ["v"], E1, ts as TimestampNs));
+  for (let q = 0n; q <= 45n; q++) {
+    const linear = stamps.findIndex((ts) => ts >= q);
+    assert.equal(h.log.offsetForTimestamp(q as TimestampNs), linear < 0 ? stamps.length : linear, `ts ${q}`);
+  }
+});
