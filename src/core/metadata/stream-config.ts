@@ -49,5 +49,5 @@ export function resolveStreamSettings(defaults: StreamDefaults, overrides: Strea
 function stripUndefined(o: StreamOverrides): StreamOverrides {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as StreamOverrides;
+  return out;
 }

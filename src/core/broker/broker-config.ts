@@ -1,0 +1,29 @@
+// The broker core's configuration: the subset of Liftbridge's keys the core acts on, already
+// parsed and validated by src/io/config (units last, durations in milliseconds).
+import type { NodeId } from "../types.js";
+import type { StreamDefaults } from "../metadata/stream-config.js";
+import type { SyncPolicy } from "../log/log-config.js";
+
+
+/** Everything the core needs to know about its server. */
+export interface BrokerConfig {
+  readonly serverId: NodeId;
+  /** `clustering.namespace`: prefixes internal subjects and API-generated ack inboxes. */
+  readonly namespace: string;
+  /** Advertised address in FetchMetadata. */
+  readonly host: string;
+  readonly port: number;
+  /** Relative data directory root on the Disk (usually ''). */
+  readonly dataDir: string;
+  readonly streamDefaults: StreamDefaults;
+  readonly syncPolicy: SyncPolicy;
+  readonly syncIntervalMs: number;
+  /** `clustering.replication.max.bytes`: larger NATS payloads are refused with TOO_LARGE. */
+  readonly replicationMaxBytes: number;
+  /** `batch.max.messages`: messages appended per group-commit batch. */
+  readonly batchMaxMessages: number;
+  /** Largest chunk of records handed to one subscriber at a time. */
+  readonly subscriberBatchMaxBytes: number;
+  /** How often the high watermark checkpoint is written (Liftbridge: 5 s). */
+  readonly hwCheckpointIntervalMs: number;
+}

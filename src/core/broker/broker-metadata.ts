@@ -1,0 +1,143 @@
+// Applying metadata ops on this broker: append the op to the durable metadata log, apply it to the
+// state machine, then open, pause, resume or delete the partitions it touched.
+import { assert, assertNever } from "../assert.js";
+import { joinPath } from "../disk.js";
+import type { OperatingError, Result } from "../errors.js";
+import { err, ok } from "../errors.js";
+import { CommitLog } from "../log/commit-log.js";
+import type { LogConfig } from "../log/log-config.js";
+import { validateLogConfig } from "../log/log-config.js";
+import type { MetadataOp } from "../metadata/metadata-op.js";
+import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
+import type { StreamSettings } from "../metadata/stream-config.js";
+import type { InputTime, Outputs } from "../outputs.js";
+import type { BrokerEffect } from "./api-types.js";
+import { partitionKey, type BrokerState } from "./broker-state.js";
+import { Partition } from "./partition.js";
+
+/** The directory holding one stream's partitions. */
+export function streamDir(state: BrokerState, stream: string): string {
+  return joinPath(state.config.dataDir, "streams", stream);
+}
+
+/** The CommitLog settings of a stream's partitions. */
+export function logConfigFor(state: BrokerState, settings: StreamSettings): LogConfig {
+  const base = {
+    segmentMaxBytes: settings.segmentMaxBytes,
+    segmentMaxAgeMs: settings.segmentMaxAgeMs,
+    retentionMaxBytes: settings.retentionMaxBytes,
+    retentionMaxMessages: settings.retentionMaxMessages,
+    retentionMaxAgeMs: settings.retentionMaxAgeMs,
+    compactEnabled: settings.compactEnabled,
+    syncPolicy: state.config.syncPolicy,
+    // A record carries the payload plus the subject/reply headers the broker adds.
+    maxMessageBytes: state.config.replicationMaxBytes + 64 * 1024,
+  };
+  return state.deps.crc32c === undefined ? base : { ...base, crc32c: state.deps.crc32c };
+}
+
+/** Checks that a stream's effective settings make a valid log configuration. */
+export function checkStreamSettings(state: BrokerState, settings: StreamSettings): Result<void> {
+  const valid = validateLogConfig(logConfigFor(state, settings));
+  return valid.ok ? ok(undefined) : err("InvalidArgument", valid.error.message);
+}
+
+/**
+ * Appends `op` durably and applies it. Replies put in `out.replyAfterPersist` by the caller are
+ * released only after the op is on disk.
+ */
+export function applyMetadataOp(state: BrokerState, op: MetadataOp, time: InputTime, out: Outputs<BrokerEffect>): Result<void> {
+  const checked = state.metadata.check(op);
+  if (!checked.ok) return checked;
+  const appended = state.metadataLog.append(op);
+  out.persist.push(...appended.ops);
+  const change = state.metadata.apply(op, appended.index);
+  assert(change !== undefined, "a freshly appended op is applied");
+  reactToChange(state, change, time, out);
+  return ok(undefined);
+}
+
+/** Opens, closes or removes partitions after a metadata change (also used during recovery). */
+export function reactToChange(state: BrokerState, change: MetadataChange, time: InputTime, out: Outputs<BrokerEffect>): void {
+  switch (change.kind) {
+    case "streamCreated":
+      for (const meta of change.stream.partitions) startPartition(state, change.stream, meta, time, out);
+      return;
+    case "streamDeleted":
+      for (const meta of change.stream.partitions) stopPartition(state, change.stream, meta, "deleted", out);
+      out.persist.push(
+        { kind: "removeTree", path: streamDir(state, change.stream.name) },
+        { kind: "syncDir", path: joinPath(state.config.dataDir, "streams") },
+      );
+      return;
+    case "partitionsPaused":
+      for (const meta of change.partitions) stopPartition(state, change.stream, meta, "paused", out);
+      return;
+    case "partitionsResumed":
+      for (const meta of change.partitions) startPartition(state, change.stream, meta, time, out);
+      return;
+    case "partitionsReadonly":
+      for (const meta of change.partitions) {
+        const p = state.partitions.get(partitionKey(meta.stream, meta.id));
+        if (p !== undefined) state.dirty.add(p);
+      }
+      return;
+    default:
+      return assertNever(change, "metadata change");
+  }
+}
+
+/** Opens a partition's log (paused partitions stay closed) and subscribes to its subject. */
+export function startPartition(state: BrokerState, stream: StreamMeta, meta: PartitionMeta, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const key = partitionKey(stream.name, meta.id);
+  const existing = state.partitions.get(key);
+  if (meta.paused || (existing !== undefined && existing.role.kind === "leader")) {
+    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    return;
+  }
+  const dir = joinPath(streamDir(state, stream.name), String(meta.id));
+  const opened = CommitLog.open(state.deps.reader, dir, logConfigFor(state, stream.settings), time.nowMs);
+  out.persist.push(...opened.ops);
+  out.log.push(...opened.events.map((e) => ({ ...e, fields: { ...e.fields, stream: stream.name, partition: meta.id } })));
+  // One replica: whatever survived recovery is committed (DESIGN: HW after recovery = log end).
+  if (stream.replicationFactor === 1 && opened.log.newestOffset >= 0) opened.log.setHighWatermark(opened.log.newestOffset);
+  const partition = new Partition(stream, meta, opened.log);
+  if (existing !== undefined) partition.messagesReceived.firstNs = existing.messagesReceived.firstNs;
+  state.partitions.set(key, partition);
+  const sid = state.nextSid++;
+  partition.sid = sid;
+  state.partitionsBySid.set(sid, partition);
+  out.reply.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
+  state.dirty.add(partition);
+}
+
+/** Stops consuming, ends the partition's subscriptions and closes its log. */
+export function stopPartition(state: BrokerState, stream: StreamMeta, meta: PartitionMeta, reason: "paused" | "deleted", out: Outputs<BrokerEffect>): void {
+  const key = partitionKey(stream.name, meta.id);
+  const partition = state.partitions.get(key);
+  if (partition === undefined) return;
+  if (partition.sid !== undefined) {
+    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    state.partitionsBySid.delete(partition.sid);
+    partition.sid = undefined;
+  }
+  const error: OperatingError = reason === "deleted"
+    ? { code: "StreamNotFound", message: "Stream deleted" }
+    : { code: "PartitionPaused", message: "Partition paused" };
+  endSubscriptions(state, stream.name, meta.id, error, out);
+  if (partition.log !== undefined) {
+    out.persist.push(...partition.log.close());
+    partition.log = undefined;
+  }
+  partition.role = { kind: "offline", reason };
+  if (reason === "deleted") state.partitions.delete(key);
+}
+
+/** Ends every subscription of one partition with `error`. */
+export function endSubscriptions(state: BrokerState, stream: string, partition: number, error: OperatingError, out: Outputs<BrokerEffect>): void {
+  for (const sub of [...state.subscriptions.values()]) {
+    if (sub.stream !== stream || sub.partition !== partition) continue;
+    state.subscriptions.delete(sub.id);
+    out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error });
+  }
+}

@@ -1,0 +1,47 @@
+// The broker's mutable state, shared by the step dispatcher and its handlers (one instance per
+// broker; several brokers live side by side in the simulator).
+import type { Crc32c } from "../crc32c.js";
+import type { DiskReader } from "../disk.js";
+import type { MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataState } from "../metadata/metadata-state.js";
+import type { Random } from "../random.js";
+import type { BrokerConfig } from "./broker-config.js";
+import type { Partition } from "./partition.js";
+import type { Subscription } from "./subscription.js";
+import type { WireCodec } from "./wire-codec.js";
+
+/** What the broker is given by its driver: read access to the disk and pure functions. */
+export interface BrokerDeps {
+  readonly reader: DiskReader;
+  readonly codec: WireCodec;
+  readonly random: Random;
+  readonly crc32c?: Crc32c;
+}
+
+/** Names of the broker's timers; each maps to the monotonic time it next fires. */
+export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner";
+
+/** Everything a broker knows. */
+export interface BrokerState {
+  readonly config: BrokerConfig;
+  readonly deps: BrokerDeps;
+  readonly metadata: MetadataState;
+  readonly metadataLog: MetadataLog;
+  /** Partitions by `stream\u0000id`. */
+  readonly partitions: Map<string, Partition>;
+  readonly partitionsBySid: Map<number, Partition>;
+  readonly subscriptions: Map<number, Subscription>;
+  readonly timers: Map<TimerName, number>;
+  /** Partitions whose subscribers may have something new to read this step. */
+  readonly dirty: Set<Partition>;
+  nextSid: number;
+  nextToken: number;
+  /** Tokens handed out and not yet completed, oldest first (drivers complete them in order). */
+  readonly inFlightTokens: number[];
+  stopped: boolean;
+}
+
+/** The map key of a partition. */
+export function partitionKey(stream: string, id: number): string {
+  return `${stream}\u0000${id}`;
+}

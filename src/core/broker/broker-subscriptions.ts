@@ -1,0 +1,73 @@
+// Subscribe, flow control and cancellation, and the end-of-step pump that hands committed records
+// to every subscriber that can take them.
+import { err, ok, type Result } from "../errors.js";
+import type { InputTime, Outputs } from "../outputs.js";
+import type { Offset } from "../types.js";
+import type { BrokerEffect, SubscribeRequest } from "./api-types.js";
+import { resumeIfPaused } from "./broker-api.js";
+import { partitionKey, type BrokerState } from "./broker-state.js";
+import { pumpSubscription, resolvePositions, type Subscription } from "./subscription.js";
+
+/** Starts a subscription, or answers why it cannot start (spec §2.5 Subscribe, in its order). */
+export function subscribe(state: BrokerState, subscriptionId: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const result = startSubscription(state, subscriptionId, request, time, out);
+  const reply: BrokerEffect = { kind: "subscribed", subscriptionId, result };
+  (out.persist.length > 0 ? out.replyAfterPersist : out.reply).push(reply);
+}
+
+function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>): Result<{ startOffset: Offset }> {
+  const stream = state.metadata.streams.get(request.stream);
+  const meta = stream?.partitions[request.partition];
+  if (stream === undefined || meta === undefined) return err("PartitionNotFound", "No such partition");
+  if (meta.paused) {
+    if (!request.resume) return err("PartitionPaused", "Partition is paused");
+    const resumed = resumeIfPaused(state, request.stream, request.partition, time, out);
+    if (!resumed.ok) return resumed;
+  }
+  const partition = state.partitions.get(partitionKey(request.stream, request.partition));
+  if (partition === undefined || partition.role.kind !== "leader" || partition.log === undefined) {
+    return err("NotLeader", "Server not partition leader");
+  }
+  const positions = resolvePositions(request, partition.log);
+  if (!positions.ok) return positions;
+  const sub: Subscription = {
+    id, stream: request.stream, partition: request.partition,
+    nextOffset: positions.value.start, stopOffset: positions.value.stop, ready: true,
+  };
+  state.subscriptions.set(id, sub);
+  state.dirty.add(partition);
+  return ok({ startOffset: positions.value.start });
+}
+
+/** The shell wrote the last chunk: the subscription may take another. */
+export function subscriptionReady(state: BrokerState, subscriptionId: number): void {
+  const sub = state.subscriptions.get(subscriptionId);
+  if (sub === undefined) return;
+  sub.ready = true;
+  const partition = state.partitions.get(partitionKey(sub.stream, sub.partition));
+  if (partition !== undefined) state.dirty.add(partition);
+}
+
+/** The client went away. */
+export function unsubscribe(state: BrokerState, subscriptionId: number): void {
+  state.subscriptions.delete(subscriptionId);
+}
+
+/** Hands new committed records to the subscribers of every partition that changed this step. */
+export function pumpDirtyPartitions(state: BrokerState, out: Outputs<BrokerEffect>): void {
+  if (state.dirty.size === 0) return;
+  const dirty = new Set(state.dirty);
+  state.dirty.clear();
+  for (const sub of [...state.subscriptions.values()]) {
+    const partition = state.partitions.get(partitionKey(sub.stream, sub.partition));
+    if (partition === undefined || !dirty.has(partition) || partition.log === undefined) continue;
+    const pumped = pumpSubscription(sub, partition.log, partition.meta.readonly, state.config.subscriberBatchMaxBytes);
+    if (pumped.kind === "idle") continue;
+    if (pumped.kind === "records") {
+      out.reply.push({ kind: "subscriptionRecords", subscriptionId: sub.id, stream: sub.stream, partition: sub.partition, records: pumped.records });
+      if (pumped.end === undefined) continue;
+    }
+    state.subscriptions.delete(sub.id);
+    out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: pumped.kind === "end" ? pumped.error : (pumped.end ?? { code: "Internal", message: "ended" }) });
+  }
+}

@@ -1,0 +1,163 @@
+// The single-node broker core: one synchronous step(input) -> Outputs, plus nextDeadline(). It
+// owns the metadata state machine, the partitions this broker leads, and the subscriptions; the
+// driver owns sockets, files and timers (DESIGN.md, "The core contract").
+import { assert, assertNever } from "../assert.js";
+import { joinPath } from "../disk.js";
+import { MetadataLog } from "../metadata/metadata-log.js";
+import { MetadataState } from "../metadata/metadata-state.js";
+import { emptyOutputs, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
+import { type TimeMs } from "../types.js";
+import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
+import { handleApiRequest } from "./broker-api.js";
+import type { BrokerConfig } from "./broker-config.js";
+import { reactToChange, streamDir } from "./broker-metadata.js";
+import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
+import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
+import { appendDeliveries, onPersistFailed, onPersisted, onTimer } from "./broker-writes.js";
+import type { NatsDelivery } from "./partition.js";
+
+/** Every input the broker understands. */
+export type BrokerInput =
+  | BaseInput
+  | ({ readonly kind: "natsMessages"; readonly messages: readonly NatsDelivery[] } & InputTime)
+  | ({ readonly kind: "apiRequest"; readonly requestId: number; readonly request: ApiRequest } & InputTime)
+  | ({ readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest } & InputTime)
+  | ({ readonly kind: "subscriptionReady"; readonly subscriptionId: number } & InputTime)
+  | ({ readonly kind: "unsubscribe"; readonly subscriptionId: number } & InputTime)
+  | ({ readonly kind: "shutdown" } & InputTime);
+
+/** What one step returns. */
+export type BrokerOutputs = Outputs<BrokerEffect>;
+
+/** A broker core. Create it with Broker.open; drive it with step(); arm one timer for nextDeadline(). */
+export class Broker {
+  private constructor(private readonly state: BrokerState) {}
+
+  /**
+   * Recovers the broker from its data directory: replays the metadata log, reopens every
+   * partition that is not paused, and subscribes to their subjects. Apply the returned Outputs
+   * (persist first) before the next step.
+   */
+  static open(deps: BrokerDeps, config: BrokerConfig, time: InputTime): { broker: Broker; outputs: BrokerOutputs } {
+    const out = emptyOutputs<BrokerEffect>();
+    const opened = MetadataLog.open(deps.reader, joinPath(config.dataDir, "metadata"), deps.crc32c);
+    out.persist.push(...opened.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") });
+    out.log.push(...opened.events);
+    const metadata = new MetadataState(config.streamDefaults);
+    const state: BrokerState = {
+      config, deps, metadata, metadataLog: opened.log, partitions: new Map(), partitionsBySid: new Map(),
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false,
+    };
+    for (const entry of opened.entries) {
+      const check = metadata.check(entry.op);
+      if (!check.ok) {
+        out.log.push({ level: "warn", msg: "skipping a metadata op that no longer applies", fields: { index: entry.index, reason: check.error.message } });
+        metadata.lastAppliedIndex = entry.index;
+        continue;
+      }
+      metadata.apply(entry.op, entry.index);
+    }
+    removeLeftoverStreams(state, out);
+    for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
+    armTimers(state, time.nowMs);
+    const broker = new Broker(state);
+    broker.finish(out);
+    out.log.push({ level: "info", msg: "broker recovered", fields: { streams: metadata.streams.size, partitions: state.partitions.size, metadataIndex: metadata.lastAppliedIndex } });
+    return { broker, outputs: out };
+  }
+
+  /** Handles one input. */
+  step(input: BrokerInput): BrokerOutputs {
+    const out = emptyOutputs<BrokerEffect>();
+    const s = this.state;
+    switch (input.kind) {
+      case "tick":
+        onTimer(s, input, out);
+        break;
+      case "persisted":
+        onPersisted(s, input.token, input, out);
+        break;
+      case "persistFailed":
+        onPersistFailed(s, input.token, input.error, input, out);
+        break;
+      case "natsMessages":
+        if (!s.stopped) appendDeliveries(s, input.messages, input, out);
+        break;
+      case "apiRequest":
+        handleApiRequest(s, input.requestId, input.request, input, out);
+        break;
+      case "subscribe":
+        subscribe(s, input.subscriptionId, input.request, input, out);
+        break;
+      case "subscriptionReady":
+        subscriptionReady(s, input.subscriptionId);
+        break;
+      case "unsubscribe":
+        unsubscribe(s, input.subscriptionId);
+        break;
+      case "shutdown":
+        this.shutdown(out);
+        break;
+      default:
+        assertNever(input, "broker input");
+    }
+    this.finish(out);
+    return out;
+  }
+
+  /** The monotonic time of the next timer, for the driver to wake the broker with a tick. */
+  nextDeadline(): TimeMs | undefined {
+    let next: number | undefined;
+    for (const at of this.state.timers.values()) if (next === undefined || at < next) next = at;
+    return next as TimeMs | undefined;
+  }
+
+  /** Read-only access for tests and the simulator's invariants. */
+  get view(): Readonly<BrokerState> {
+    return this.state;
+  }
+
+  private finish(out: BrokerOutputs): void {
+    pumpDirtyPartitions(this.state, out);
+    // Batches appended this step were registered under nextToken; it is used only if they
+    // (or anything else) asked for disk work.
+    if (out.persist.length > 0) {
+      const token = this.state.nextToken++;
+      out.persistToken = token;
+      this.state.inFlightTokens.push(token);
+    }
+  }
+
+  private shutdown(out: BrokerOutputs): void {
+    const s = this.state;
+    s.stopped = true;
+    for (const p of s.partitions.values()) {
+      if (p.sid !== undefined) out.reply.push({ kind: "natsUnsubscribe", sid: p.sid });
+      if (p.log !== undefined) out.persist.push(...p.log.close());
+    }
+    for (const sub of s.subscriptions.values()) {
+      out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: { code: "Internal", message: "Server shutting down" } });
+    }
+    s.subscriptions.clear();
+    s.timers.clear();
+    out.log.push({ level: "info", msg: "broker stopped" });
+  }
+}
+
+function removeLeftoverStreams(state: BrokerState, out: BrokerOutputs): void {
+  const dir = joinPath(state.config.dataDir, "streams");
+  if (state.deps.reader.stat(dir) === undefined) return;
+  for (const name of state.deps.reader.list(dir)) {
+    if (state.metadata.streams.has(name)) continue;
+    out.log.push({ level: "warn", msg: "removing data of a deleted stream", fields: { stream: name } });
+    out.persist.push({ kind: "removeTree", path: streamDir(state, name) });
+  }
+}
+
+function armTimers(state: BrokerState, nowMs: number): void {
+  const set = (name: TimerName, afterMs: number): void => void state.timers.set(name, nowMs + afterMs);
+  set("hwCheckpoint", state.config.hwCheckpointIntervalMs);
+  set("cleaner", state.config.streamDefaults.cleanerIntervalMs);
+  if (state.config.syncPolicy === "interval") set("syncInterval", state.config.syncIntervalMs);
+  assert(state.timers.size >= 2, "timers armed");
+}

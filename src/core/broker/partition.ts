@@ -1,0 +1,218 @@
+// One partition on this broker: its log, its role, and the append path from NATS deliveries to
+// acks. Group commit: every delivery of one step that targets this partition goes into ONE
+// appendAsLeader call (one write, at most one fdatasync). LEADER acks ride in sendAfterPersist, so
+// the driver releases them only once the batch is as durable as the sync policy promises; ALL acks
+// wait for the high watermark, which advances when the batch's persist token comes back.
+import { assert, assertNever } from "../assert.js";
+import type { OperatingError } from "../errors.js";
+import type { CommitLog } from "../log/commit-log.js";
+import type { AppendMessage } from "../log/record-codec.js";
+import type { PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
+import type { InputTime, Outputs } from "../outputs.js";
+import { offset, type Offset, type TimestampNs } from "../types.js";
+import type { BrokerEffect } from "./api-types.js";
+import type { AckError, AckFields, PublishEnvelope, WireCodec } from "./wire-codec.js";
+
+/** A NATS message delivered to one of the broker's subscriptions. */
+export interface NatsDelivery {
+  readonly sid: number;
+  readonly subject: string;
+  readonly reply: string;
+  readonly data: Uint8Array;
+}
+
+/** What this broker does for a partition. */
+export type PartitionRole =
+  | { readonly kind: "leader" }
+  | { readonly kind: "offline"; readonly reason: "paused" | "failed" | "deleted" };
+
+/** An ack waiting for the high watermark to pass its offset. */
+interface PendingAck {
+  readonly offset: Offset;
+  readonly fields: Omit<AckFields, "commitTimestampNs">;
+}
+
+/** An appended batch waiting for its persist token. */
+interface PendingBatch {
+  readonly token: number;
+  readonly firstOffset: Offset;
+  readonly lastOffset: Offset;
+}
+
+/** A partition this broker hosts. */
+export class Partition {
+  role: PartitionRole;
+  /** NATS subscription id while the partition consumes its subject. */
+  sid: number | undefined = undefined;
+  readonly messagesReceived = { firstNs: 0n, latestNs: 0n };
+  private readonly pendingBatches: PendingBatch[] = [];
+  private pendingAcks: PendingAck[] = [];
+
+  constructor(
+    readonly stream: StreamMeta,
+    readonly meta: PartitionMeta,
+    public log: CommitLog | undefined,
+  ) {
+    this.role = log === undefined ? { kind: "offline", reason: "paused" } : { kind: "leader" };
+  }
+
+  /** The open log of a leading partition (asserted). */
+  get leaderLog(): CommitLog {
+    assert(this.role.kind === "leader" && this.log !== undefined, `partition ${this.stream.name}/${this.meta.id} is leading`);
+    return this.log;
+  }
+
+  /**
+   * Appends a step's deliveries for this partition as one batch (or one per message under
+   * optimistic concurrency control, which Liftbridge also forces to batch size 1).
+   */
+  appendDeliveries(deliveries: readonly NatsDelivery[], time: InputTime, token: number, ctx: AppendContext): void {
+    if (this.role.kind !== "leader") return; // Not subscribed any more: NATS raced an unsubscribe.
+    this.touchReceived(time.wallNs);
+    const accepted: Array<{ message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> }> = [];
+    for (const d of deliveries) {
+      const item = this.toAppend(d, time.wallNs, ctx);
+      if (item !== undefined) accepted.push(item);
+    }
+    if (accepted.length === 0) return;
+    if (this.stream.settings.optimisticConcurrencyControl) {
+      for (const item of accepted) this.appendBatch([item], time, token, ctx);
+    } else {
+      this.appendBatch(accepted, time, token, ctx);
+    }
+  }
+
+  private toAppend(
+    d: NatsDelivery,
+    wallNs: TimestampNs,
+    ctx: AppendContext,
+  ): { message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> } | undefined {
+    const envelope: PublishEnvelope | undefined = ctx.codec.parsePublish(d.data);
+    const fields = {
+      stream: this.stream.name, partitionSubject: this.stream.subject, msgSubject: d.subject,
+      ackInbox: envelope?.ackInbox ?? "", correlationId: envelope?.correlationId ?? "",
+      ackPolicy: envelope?.ackPolicy ?? ("NONE"), receptionTimestampNs: wallNs,
+    };
+    if (d.data.length > ctx.replicationMaxBytes) {
+      ctx.sendAck({ ...fields, offset: 0, ackError: "TOO_LARGE", commitTimestampNs: wallNs }, false);
+      return undefined;
+    }
+    // Readonly: NATS-published messages are dropped without an ack (spec §1, Readonly).
+    if (this.meta.readonly) return undefined;
+    const headers: Array<readonly [string, Uint8Array]> = [...(envelope?.headers ?? [])].filter(([k]) => k !== "subject" && k !== "reply");
+    headers.push(["subject", ctx.utf8(d.subject)], ["reply", ctx.utf8(d.reply)]);
+    const message: AppendMessage = envelope === undefined
+      ? { key: null, value: d.data, headers }
+      : { key: envelope.key, value: envelope.value, headers, expectedOffset: this.stream.settings.optimisticConcurrencyControl ? envelope.expectedOffset : -1 };
+    return { message, fields };
+  }
+
+  private appendBatch(
+    items: ReadonlyArray<{ message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> }>,
+    time: InputTime,
+    token: number,
+    ctx: AppendContext,
+  ): void {
+    const log = this.leaderLog;
+    const result = log.appendAsLeader(items.map((i) => i.message), time.wallNs, this.meta.leaderEpoch, time.nowMs);
+    if (!result.ok) {
+      const ackError: AckError = result.error.code === "IncorrectOffset" ? "INCORRECT_OFFSET" : result.error.code === "MessageTooLarge" ? "TOO_LARGE" : "UNKNOWN";
+      for (const i of items) ctx.sendAck({ ...i.fields, offset: 0, ackError, commitTimestampNs: time.wallNs }, false);
+      ctx.out.log.push({ level: ackError === "UNKNOWN" ? "warn" : "debug", msg: "append refused", fields: { stream: this.stream.name, partition: this.meta.id, reason: result.error.message } });
+      return;
+    }
+    ctx.out.persist.push(...result.value.ops);
+    const { firstOffset, lastOffset } = result.value;
+    this.pendingBatches.push({ token, firstOffset, lastOffset });
+    items.forEach((item, i) => {
+      const at = offset(firstOffset + i);
+      if (item.fields.ackPolicy === "LEADER") {
+        ctx.sendAck({ ...item.fields, offset: at, ackError: "OK", commitTimestampNs: time.wallNs }, true);
+      } else if (item.fields.ackPolicy === "ALL") {
+        this.pendingAcks.push({ offset: at, fields: { ...item.fields, offset: at, ackError: "OK" } });
+      }
+    });
+  }
+
+  /**
+   * A persist token came back: every batch appended under it is as durable as the policy says, so
+   * (one replica) it is committed. Returns true when the high watermark moved.
+   */
+  onPersisted(token: number, time: InputTime, ctx: AppendContext): boolean {
+    let moved = false;
+    while (this.pendingBatches.length > 0 && (this.pendingBatches[0] as PendingBatch).token === token) {
+      const batch = this.pendingBatches.shift() as PendingBatch;
+      if (this.log === undefined) continue;
+      this.log.setHighWatermark(batch.lastOffset);
+      moved = true;
+    }
+    assert(!this.pendingBatches.some((b) => b.token === token), "persist tokens complete in order");
+    if (moved) this.releaseAllAcks(time, ctx);
+    return moved;
+  }
+
+  /**
+   * A persist token failed (disk full, fsync error): drop every batch from the failed one on, error
+   * their acks, and cut the log back so nothing unacknowledged stays behind.
+   */
+  onPersistFailed(token: number, time: InputTime, ctx: AppendContext, error: OperatingError): void {
+    const failedAt = this.pendingBatches.findIndex((b) => b.token === token);
+    if (failedAt < 0) return;
+    const failed = this.pendingBatches.splice(failedAt);
+    const cut = (failed[0] as PendingBatch).firstOffset;
+    const keep: PendingAck[] = [];
+    for (const a of this.pendingAcks) {
+      if (a.offset >= cut) ctx.sendAck({ ...a.fields, offset: 0, ackError: "UNKNOWN", commitTimestampNs: time.wallNs }, false);
+      else keep.push(a);
+    }
+    this.pendingAcks = keep;
+    ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
+    if (this.log !== undefined) {
+      const truncated = this.log.truncateTo(cut);
+      if (truncated.ok) ctx.out.persist.push(...truncated.value);
+      else this.role = { kind: "offline", reason: "failed" };
+    }
+  }
+
+  private releaseAllAcks(time: InputTime, ctx: AppendContext): void {
+    const hw = this.log?.highWatermark ?? -1;
+    const still: PendingAck[] = [];
+    for (const a of this.pendingAcks) {
+      if (a.offset <= hw) ctx.sendAck({ ...a.fields, commitTimestampNs: time.wallNs }, false);
+      else still.push(a);
+    }
+    this.pendingAcks = still;
+  }
+
+  /** True while appended batches wait for their persist token. */
+  get hasPendingBatches(): boolean {
+    return this.pendingBatches.length > 0;
+  }
+
+  private touchReceived(at: TimestampNs): void {
+    if (this.messagesReceived.firstNs === 0n) this.messagesReceived.firstNs = at;
+    this.messagesReceived.latestNs = at;
+  }
+
+  /** A short label for logs. */
+  describe(): string {
+    switch (this.role.kind) {
+      case "leader":
+        return `${this.stream.name}/${this.meta.id} leader`;
+      case "offline":
+        return `${this.stream.name}/${this.meta.id} offline (${this.role.reason})`;
+      default:
+        return assertNever(this.role, "partition role");
+    }
+  }
+}
+
+/** What a partition needs from the broker while appending. */
+export interface AppendContext {
+  readonly codec: WireCodec;
+  readonly out: Outputs<BrokerEffect>;
+  readonly replicationMaxBytes: number;
+  readonly utf8: (s: string) => Uint8Array;
+  /** Sends an ack to its inbox (nothing when it has none); `afterPersist` orders it behind the batch. */
+  readonly sendAck: (ack: AckFields, afterPersist: boolean) => void;
+}

@@ -1,0 +1,108 @@
+// Subscriptions: where a Subscribe starts and stops (spec §1 start/stop positions), and handing
+// committed records to the subscriber one bounded chunk at a time. A subscription only gets a new
+// chunk after its shell says the previous one was written (flow control), so a catch-up read of a
+// million records never buffers without bound.
+import { err, ok, type OperatingError, type Result } from "../errors.js";
+import type { CommitLog } from "../log/commit-log.js";
+import { offset, timestampNs, type Offset } from "../types.js";
+import type { SubscribeRequest, SubscriberRecord } from "./api-types.js";
+
+/** A live subscription to one partition. */
+export interface Subscription {
+  readonly id: number;
+  readonly stream: string;
+  readonly partition: number;
+  nextOffset: Offset;
+  /** Inclusive last offset to deliver, or undefined to run until cancelled. */
+  readonly stopOffset: Offset | undefined;
+  /** True when the shell can take another chunk. */
+  ready: boolean;
+}
+
+/** Computes the first offset a Subscribe starts at, and its inclusive stop offset if any. */
+export function resolvePositions(request: SubscribeRequest, log: CommitLog): Result<{ start: Offset; stop: Offset | undefined }> {
+  const start = resolveStart(request, log);
+  if (!start.ok) return start;
+  const stop = resolveStop(request, log);
+  if (!stop.ok) return stop;
+  if (stop.value !== undefined && stop.value < start.value) {
+    return err("InvalidArgument", `stop offset ${stop.value} is before start offset ${start.value}`);
+  }
+  return ok({ start: start.value, stop: stop.value });
+}
+
+function resolveStart(request: SubscribeRequest, log: CommitLog): Result<Offset> {
+  switch (request.startPosition) {
+    case "NEW_ONLY":
+      return ok(log.logEndOffset);
+    case "OFFSET": {
+      if (!Number.isSafeInteger(request.startOffset)) return err("InvalidArgument", `startOffset ${request.startOffset} is not a valid offset`);
+      return ok(offset(Math.max(request.startOffset, log.oldestOffset, 0)));
+    }
+    case "EARLIEST":
+      return ok(log.oldestOffset);
+    case "LATEST":
+      return ok(offset(Math.max(log.newestOffset, log.oldestOffset, 0)));
+    case "TIMESTAMP":
+      return ok(offset(Math.max(log.offsetForTimestamp(timestampNs(request.startTimestampNs)), 0)));
+    default:
+      return err("InvalidArgument", `unknown start position ${String(request.startPosition)}`);
+  }
+}
+
+function resolveStop(request: SubscribeRequest, log: CommitLog): Result<Offset | undefined> {
+  switch (request.stopPosition) {
+    case "STOP_ON_CANCEL":
+      return ok(undefined);
+    case "STOP_OFFSET":
+      if (!Number.isSafeInteger(request.stopOffset) || request.stopOffset < 0) {
+        return err("InvalidArgument", `stopOffset ${request.stopOffset} is not a valid offset`);
+      }
+      return ok(offset(request.stopOffset));
+    case "STOP_LATEST":
+      if (log.newestOffset < log.oldestOffset) return err("StreamEmpty", "Stream is empty");
+      return ok(log.newestOffset);
+    case "STOP_TIMESTAMP": {
+      // The last offset whose timestamp is <= stopTimestamp: one before the first one after it.
+      const after = log.offsetForTimestamp(timestampNs(request.stopTimestampNs + 1n));
+      return ok(offset(Math.max(after - 1, -1)));
+    }
+    default:
+      return err("InvalidArgument", `unknown stop position ${String(request.stopPosition)}`);
+  }
+}
+
+/** The outcome of pumping one subscription. */
+export type PumpResult =
+  | { readonly kind: "idle" }
+  | { readonly kind: "records"; readonly records: readonly SubscriberRecord[]; readonly end?: OperatingError }
+  | { readonly kind: "end"; readonly error: OperatingError };
+
+/**
+ * Gives a ready subscription its next chunk of committed records (at most `maxBytes`), and says
+ * when it has reached its stop offset or the end of a readonly partition.
+ */
+export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: boolean, maxBytes: number): PumpResult {
+  if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "end", error: stopReached() };
+  const hw = log.highWatermark;
+  if (sub.nextOffset > hw) {
+    if (readonly && log.newestOffset === hw) return { kind: "end", error: { code: "EndOfReadonlyPartition", message: "End of readonly partition" } };
+    return { kind: "idle" };
+  }
+  if (!sub.ready) return { kind: "idle" };
+  // Compaction and retention may have removed offsets: start at the oldest still kept.
+  if (sub.nextOffset < log.oldestOffset) sub.nextOffset = log.oldestOffset;
+  const last = sub.stopOffset === undefined ? hw : offset(Math.min(hw, sub.stopOffset));
+  const read = log.read(sub.nextOffset, last, maxBytes);
+  if (!read.ok) return { kind: "end", error: { code: "Internal", message: `read failed: ${read.error.message}` } };
+  if (read.value.records.length === 0) return { kind: "idle" };
+  sub.nextOffset = read.value.nextOffset;
+  sub.ready = false;
+  const done = sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset;
+  const records: SubscriberRecord[] = read.value.records;
+  return done ? { kind: "records", records, end: stopReached() } : { kind: "records", records };
+}
+
+function stopReached(): OperatingError {
+  return { code: "StopOffsetReached", message: "Stop offset reached" };
+}
