@@ -34,7 +34,8 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     ...(options.name === undefined ? {} : { name: options.name }),
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { log: bigintsToStrings },
+    // Level names ("info"), not pino's numbers, so operators can grep and filter without a table.
+    formatters: { level: (label: string) => ({ level: label }), log: bigintsToStrings },
   };
   if (options.format === "pretty") {
     const stream = PinoPretty({
