@@ -27,6 +27,12 @@ test("Liftbridge's short flags", () => {
   for (const key of ["port", "data.dir", "logging.level", "nats.embedded", "nats.servers"] as const) assert.equal(sources.get(key), "flag");
 });
 
+test("npm start's arguments: a bare boolean flag does not swallow the next flag", () => {
+  const { config } = run(["--embedded-nats", "--data-dir", "./data"]);
+  assert.equal(config.nats.embedded, true);
+  assert.equal(config.dataDir, "./data");
+});
+
 test("multi-letter short forms --id, --ns, --nc", () => {
   const { config, sources } = run(["--id", "srv1", "--ns", "prod", "--nc", "nats.conf"]);
   assert.equal(config.clustering.serverId, "srv1");
