@@ -92,6 +92,13 @@ export function int64Hi(v: number | bigint): number {
   return Math.floor(v / TWO_32) >>> 0;
 }
 
+/** The int64 whose two's-complement halves are `lo` and `hi` (unsigned 32-bit each). */
+export function int64FromHalves(lo: number, hi: number): bigint {
+  SCRATCH_32[LO] = lo;
+  SCRATCH_32[HI] = hi;
+  return SCRATCH_64[0]!;
+}
+
 /** Bytes an int32 field value takes (negative values are sign-extended to 10 bytes, as Go does). */
 export function int32Size(n: number): number {
   assert((n | 0) === n, `int32 field must be a 32-bit integer, got ${n}`);
