@@ -259,6 +259,15 @@ test("verbose mode acknowledges every op with +OK; pedantic mode rejects wildcar
     assert.equal(raw.text, "-ERR 'Invalid Publish Subject'\r\n-ERR 'Invalid Subject'\r\nPONG\r\n");
     assert.equal(raw.closed, false);
     raw.destroy();
+    const nc = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, verbose: true, pedantic: true });
+    try {
+      const got = await collect(nc, "v.official");
+      nc.publish("v.official", sc.encode("ok"));
+      await nc.flush();
+      await until(() => got.length === 1, "a message to the verbose official client");
+    } finally {
+      await nc.close();
+    }
   });
 });
 
@@ -334,4 +343,7 @@ test("close() disconnects clients and frees the port", { timeout: TEST_TIMEOUT_M
   await closed;
   assert.equal(nc.isClosed(), true);
   assert.equal(server.connectionCount(), 0);
+  const again = await startEmbeddedNats({ host: "127.0.0.1", port: server.port });
+  assert.equal(again.port, server.port);
+  await again.close();
 });

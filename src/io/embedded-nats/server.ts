@@ -160,6 +160,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
     client.send(infoLine(router, id, name, host, boundPort, client.id, socket));
   });
   boundPort = await listen(server, host, options.port ?? 4222);
+  server.on("error", (e) => log("error", "embedded NATS listener error", { error: e.message }));
   log("info", "embedded NATS server listening", { host, port: boundPort, serverId: id });
   return {
     port: boundPort,
