@@ -263,7 +263,14 @@ export class CommitLog {
     const old = this.active;
     const next = Segment.empty(this.dir, baseOffset, nowMs);
     this.segments.push(next);
+    // Whatever the sync policy, a sealed segment is flushed before its successor exists (as Kafka
+    // does): otherwise a crash could keep the new segment but lose the old one's tail, leaving a
+    // gap that recovery cannot tell from compaction.
+    const ops: DiskOp[] = [];
+    if (this.unsyncedLogs.delete(old.logPath)) ops.push({ kind: "fdatasync", path: old.logPath });
+    if (this.unsyncedLogs.size === 0) this.recoveryPointOffset = Math.max(this.recoveryPointOffset, old.nextOffset);
     return [
+      ...ops,
       { kind: "close", path: old.indexPath },
       { kind: "create", path: next.logPath },
       { kind: "create", path: next.indexPath },

@@ -94,7 +94,8 @@ function cutAfter(ctx: LoadContext, last: Segment, later: readonly number[]): vo
   for (const base of [...later].reverse()) {
     const gone = Segment.empty(ctx.dir, base, ctx.nowMs);
     ctx.events.push({ level: "warn", msg: "dropping segment after the end of the log", fields: { path: gone.logPath } });
-    ctx.ops.push({ kind: "remove", path: gone.logPath }, { kind: "remove", path: gone.indexPath }, { kind: "syncDir", path: ctx.dir });
+    for (const path of [gone.logPath, gone.indexPath]) if (ctx.reader.stat(path) !== undefined) ctx.ops.push({ kind: "remove", path });
+    ctx.ops.push({ kind: "syncDir", path: ctx.dir });
   }
   ctx.ops.push(
     { kind: "truncate", path: last.logPath, length: last.sizeBytes },
@@ -103,13 +104,20 @@ function cutAfter(ctx: LoadContext, last: Segment, later: readonly number[]): vo
   );
 }
 
+/** mkdir -p, then a directory sync of the parent of every directory it created, deepest first. */
+function mkdirOps(reader: DiskReader, dir: string): DiskOp[] {
+  const ops: DiskOp[] = [{ kind: "mkdir", path: dir }];
+  for (let d = dir; d !== "" && reader.stat(d) === undefined; d = parentDir(d)) ops.push({ kind: "syncDir", path: parentDir(d) });
+  return ops;
+}
+
 /** Recovers the segments of the log in `dir` (creating the directory and segment 0 if needed). */
 export function recoverSegments(reader: DiskReader, dir: string, nowMs: number, crc32c: Crc32c): RecoveredSegments {
   const ops: DiskOp[] = [];
   const events: LogEvent[] = [];
   const epochStarts: (readonly [number, number])[] = [];
   const exists = reader.stat(dir) !== undefined;
-  if (!exists) ops.push({ kind: "mkdir", path: dir }, { kind: "syncDir", path: parentDir(dir) });
+  if (!exists) ops.push(...mkdirOps(reader, dir));
   const names = exists ? removeLeftovers(dir, reader.list(dir), ops) : [];
   const clean = names.includes(CLEAN_SHUTDOWN_FILE);
   if (clean) ops.push({ kind: "remove", path: joinPath(dir, CLEAN_SHUTDOWN_FILE) });
