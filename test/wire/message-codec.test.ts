@@ -79,7 +79,7 @@ test("encodeMessage bytes decode (protobufjs and decodeMessage) to the same valu
   fc.assert(
     fc.property(messageFields, allNames, (m, hs) => {
       const encoded = encodeMessage({ ...m, headers: hs });
-      const ref = MessageType.toObject(MessageType.decode(encoded), { longs: String, defaults: true }) as Fields;
+      const ref = MessageType.toObject(MessageType.decode(encoded), { longs: String, defaults: true });
       const mine = decodeMessage(encoded);
       assert.ok(mine.ok);
       const d = mine.value;
@@ -126,7 +126,7 @@ test("encodeMessageBatch puts every message in one buffer, equal to one-by-one e
       singles.forEach((s, i) => {
         assert.deepEqual(batchMessage(batch, i), s);
         assert.deepEqual(views[i], s);
-        if (i > 0) assert.equal(views[i]!.buffer, views[0]!.buffer);
+        if (i > 0) assert.equal(views[i].buffer, views[0]!.buffer);
       });
     }),
     { numRuns: 200 },
