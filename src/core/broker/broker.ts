@@ -41,7 +41,8 @@ export class Broker {
   static open(deps: BrokerDeps, config: BrokerConfig, time: InputTime): { broker: Broker; outputs: BrokerOutputs } {
     const out = emptyOutputs<BrokerEffect>();
     const opened = MetadataLog.open(deps.reader, joinPath(config.dataDir, "metadata"), deps.crc32c);
-    out.persist.push(...opened.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") });
+    // The streams directory's own entry must be durable before any partition directory in it is.
+    out.persist.push(...opened.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
     out.log.push(...opened.events);
     const metadata = new MetadataState(config.streamDefaults);
     const state: BrokerState = {
