@@ -73,10 +73,10 @@ export class SimRandom implements Random {
    * one more draw, at most half the time, and the same draws in a replay).
    */
   int(label: string, maxExclusive: number): number {
-    assert(
-      Number.isSafeInteger(maxExclusive) && maxExclusive >= 1 && maxExclusive <= TWO_POW_32,
-      `SimRandom.int(${label}): maxExclusive must be an integer in [1, 2^32], got ${maxExclusive}`,
-    );
+    // Messages are built only on failure: this is the hot path of every simulated subsystem.
+    if (!(Number.isSafeInteger(maxExclusive) && maxExclusive >= 1 && maxExclusive <= TWO_POW_32)) {
+      assert(false, `SimRandom.int(${label}): maxExclusive must be an integer in [1, 2^32], got ${maxExclusive}`);
+    }
     // The largest multiple of maxExclusive that fits in 2^32 draws; draws at or above it are retried.
     const limit = TWO_POW_32 - (TWO_POW_32 % maxExclusive);
     let draw = this.prng.int32() >>> 0;
@@ -88,22 +88,21 @@ export class SimRandom implements Random {
 
   /** True with probability numerator / denominator (0 <= numerator <= denominator <= 2^32). */
   chance(label: string, numerator: number, denominator: number): boolean {
-    assert(
-      Number.isSafeInteger(numerator) && numerator >= 0 && numerator <= denominator,
-      `SimRandom.chance(${label}): need 0 <= numerator <= denominator, got ${numerator}/${denominator}`,
-    );
+    if (!(Number.isSafeInteger(numerator) && numerator >= 0 && numerator <= denominator)) {
+      assert(false, `SimRandom.chance(${label}): need 0 <= numerator <= denominator, got ${numerator}/${denominator}`);
+    }
     return this.int(label, denominator) < numerator;
   }
 
   /** An integer in [min, max] inclusive. */
   between(label: string, min: number, max: number): number {
-    assert(Number.isSafeInteger(min) && max >= min, `SimRandom.between(${label}): need min <= max, got ${min}..${max}`);
+    if (!(Number.isSafeInteger(min) && max >= min)) assert(false, `SimRandom.between(${label}): need min <= max, got ${min}..${max}`);
     return min + this.int(label, max - min + 1);
   }
 
   /** A uniformly chosen element of a non-empty array. */
   pick<T>(label: string, items: readonly T[]): T {
-    assert(items.length > 0, `SimRandom.pick(${label}): cannot pick from an empty array`);
+    if (items.length === 0) assert(false, `SimRandom.pick(${label}): cannot pick from an empty array`);
     return items[this.int(label, items.length)] as T;
   }
 }

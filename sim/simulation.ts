@@ -103,13 +103,13 @@ export class Simulation {
 
   /** Schedules `fn` at virtual time `atMs` (not in the past). */
   scheduleAt(atMs: number, label: string, fn: () => void): EventHandle {
-    assert(atMs >= this.now, `scheduleAt(${label}): ${atMs} is before now (${this.now})`);
+    if (!(atMs >= this.now)) assert(false, `scheduleAt(${label}): ${atMs} is before now (${this.now})`);
     return this.queue.push(atMs, label, fn);
   }
 
   /** Schedules `fn` `delayMs` (>= 0) after now. */
   scheduleAfter(delayMs: number, label: string, fn: () => void): EventHandle {
-    assertInt(delayMs, `scheduleAfter(${label}) delayMs`, 0);
+    if (!(Number.isSafeInteger(delayMs) && delayMs >= 0)) assert(false, `scheduleAfter(${label}): bad delayMs ${delayMs}`);
     return this.queue.push(this.now + delayMs, label, fn);
   }
 

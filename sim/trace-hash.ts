@@ -13,6 +13,8 @@ const TWO_POW_32 = 0x1_0000_0000;
 export class TraceHash {
   private hi = OFFSET_HI;
   private lo = OFFSET_LO;
+  /** Scratch space for updateUint (a safe integer has at most 16 decimal digits). */
+  private readonly digits = new Uint8Array(16);
 
   /** Folds one byte (0..255). */
   updateByte(byte: number): void {
@@ -57,15 +59,17 @@ export class TraceHash {
 
   /** Folds the decimal ASCII digits of a non-negative safe integer (same bytes as String(n)). */
   updateUint(n: number): void {
-    assert(Number.isSafeInteger(n) && n >= 0, `TraceHash.updateUint: need a non-negative safe integer, got ${n}`);
-    let divisor = 1;
-    while (divisor * 10 <= n) divisor *= 10;
+    if (!(Number.isSafeInteger(n) && n >= 0)) assert(false, `TraceHash.updateUint: need a non-negative safe integer, got ${n}`);
+    const digits = this.digits;
+    let i = digits.length;
     let rest = n;
-    for (; divisor >= 1; divisor /= 10) {
-      const digit = Math.floor(rest / divisor);
-      this.updateByte(0x30 + digit);
-      rest -= digit * divisor;
-    }
+    do {
+      // % and the division of an exact multiple of 10 are exact in doubles, even near 2^53.
+      const digit = rest % 10;
+      digits[--i] = 0x30 + digit;
+      rest = (rest - digit) / 10;
+    } while (rest > 0);
+    for (; i < digits.length; i++) this.updateByte(digits[i] as number);
   }
 
   /** The current hash as 16 lowercase hex digits. */

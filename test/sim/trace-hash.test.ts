@@ -50,3 +50,13 @@ test("chunking does not matter; the hash is stable across runs", () => {
   assert.equal(h.hex(), "58b40770979e8b85");
   assert.equal(fnv1a64Hex("0 0 start\n"), reference("0 0 start\n"));
 });
+
+test("updateUint edge cases: 0, digit boundaries and integers near 2^53", () => {
+  for (const n of [0, 9, 10, 99, 100, 2 ** 31, 2 ** 32, 9007199254740973, Number.MAX_SAFE_INTEGER]) {
+    const h = new TraceHash();
+    h.updateUint(n);
+    assert.equal(h.hex(), reference(String(n)), String(n));
+  }
+  assert.throws(() => new TraceHash().updateUint(-1), /non-negative safe integer/);
+  assert.throws(() => new TraceHash().updateUint(1.5), /non-negative safe integer/);
+});
