@@ -82,7 +82,10 @@ export class DiskCrashModel {
       case "rename":
         if (this.file(op.from) === undefined) return "ENOENT";
         return this.root.entries.has(split(op.to)[0]) ? undefined : "ENOENT";
-      default:
+      case "write":
+      case "fdatasync":
+      case "truncate":
+      case "remove":
         return this.file(op.path) === undefined ? "ENOENT" : undefined;
     }
   }
