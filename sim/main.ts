@@ -2,14 +2,15 @@
 // The only file in sim/ that reads the real clock, and only to report how long each seed took.
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { DEFAULT_DURATION_MS, DEFAULT_WORKLOAD, findWorkload, plantedBugWorkloads, runSeed, workloads, type SeedResult } from "./runner.js";
+import { DEFAULT_DURATION_MS, DEFAULT_WORKLOAD, findWorkload, plantedBugWorkloads, runSeedDetailed, workloads, type SeedResult } from "./runner.js";
 
-const USAGE = `usage: npm run sim -- [--seed N] [--seeds K] [--workload NAME] [--duration-ms MS] [--json] [--list]
+const USAGE = `usage: npm run sim -- [--seed N] [--seeds K] [--workload NAME] [--duration-ms MS] [--json] [--trace] [--list]
   --seed N         first seed (default 1)
   --seeds K        how many consecutive seeds to run (default 1)
   --workload NAME  workload to run (default ${DEFAULT_WORKLOAD}; --list shows them)
   --duration-ms MS virtual duration per seed (default ${DEFAULT_DURATION_MS})
   --json           one JSON line per seed
+  --trace          also print each seed's trace lines (what the trace hash covers)
   --list           list the workloads and exit`;
 
 interface CliOptions {
@@ -18,6 +19,7 @@ interface CliOptions {
   readonly workload: string;
   readonly durationMs: number;
   readonly json: boolean;
+  readonly trace: boolean;
   readonly list: boolean;
 }
 
@@ -41,6 +43,7 @@ function parseCli(argv: readonly string[]): CliOptions {
       workload: { type: "string" },
       "duration-ms": { type: "string" },
       json: { type: "boolean", default: false },
+      trace: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -55,6 +58,7 @@ function parseCli(argv: readonly string[]): CliOptions {
     workload,
     durationMs: parseInteger("duration-ms", values["duration-ms"], DEFAULT_DURATION_MS, 1),
     json: values.json,
+    trace: values.trace,
     list: values.list,
   };
 }
@@ -97,8 +101,9 @@ function main(argv: readonly string[]): number {
   let failed = 0;
   for (let seed = options.seed; seed < options.seed + options.seeds; seed++) {
     const startedMs = performance.now();
-    const result = runSeed(seed, { workload: options.workload, durationMs: options.durationMs });
+    const { result, sim } = runSeedDetailed(seed, { workload: options.workload, durationMs: options.durationMs, keepTrace: options.trace });
     const wallMs = Math.round(performance.now() - startedMs);
+    for (const line of sim.traceLines ?? []) console.log(`  ${line}`);
     printResult(result, wallMs, options.json);
     if (!result.ok) failed++;
   }

@@ -74,6 +74,11 @@ export function findWorkload(name: string): Workload | undefined {
 
 /** Runs one seed and reports its result; deterministic: same seed and options, same result. */
 export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
+  return runSeedDetailed(seed, options).result;
+}
+
+/** Like runSeed, and also hands back the finished Simulation (its draws and trace lines, if kept). */
+export function runSeedDetailed(seed: number, options: RunOptions = {}): { readonly result: SeedResult; readonly sim: Simulation } {
   const workload = resolveWorkload(options.workload ?? DEFAULT_WORKLOAD);
   const workloadOptions: WorkloadOptions = {
     durationMs: options.durationMs ?? DEFAULT_DURATION_MS,
@@ -94,9 +99,11 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
     outcome = { ok: false, failure: message, counters: outcome.counters };
   }
   const base = { seed, workload: workload.name, ok: outcome.ok, traceHash: sim.traceHash, simMs: sim.nowMs, events: sim.events };
-  return outcome.failure === undefined
-    ? { ...base, counters: outcome.counters }
-    : { ...base, failure: outcome.failure, counters: outcome.counters };
+  const result: SeedResult =
+    outcome.failure === undefined
+      ? { ...base, counters: outcome.counters }
+      : { ...base, failure: outcome.failure, counters: outcome.counters };
+  return { result, sim };
 }
 
 function resolveWorkload(workload: string | Workload): Workload {

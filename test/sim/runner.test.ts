@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assert as coreAssert } from "../../src/core/assert.js";
-import { DEFAULT_WORKLOAD, plantedBugWorkloads, runSeed, workloads, type Workload } from "../../sim/runner.js";
+import { DEFAULT_WORKLOAD, plantedBugWorkloads, runSeed, runSeedDetailed, workloads, type Workload } from "../../sim/runner.js";
+import { firstDivergence } from "../../sim/sim-random.js";
 
 test("must-show: seed 7 twice gives the same trace hash; seeds 7 and 8 differ", () => {
   const a = runSeed(7);
@@ -95,4 +96,32 @@ test("an invariant violation fails the seed with its name and time", () => {
 test("unknown workload names are rejected with the known ones listed", () => {
   assert.throws(() => runSeed(1, { workload: "nope" }), /unknown workload "nope" \(known: disk-log/);
   assert.ok(workloads.has(DEFAULT_WORKLOAD));
+});
+
+test("a replay with recorded draws names the first divergent draw", () => {
+  let runs = 0; // Deliberately leaks state between runs: the nondeterminism a replay must pinpoint.
+  const leaky: Workload = {
+    name: "leaky",
+    description: "draws one extra number on every second run",
+    run: (sim, options) => {
+      runs++;
+      const random = sim.random("workload");
+      for (let i = 0; i < 5; i++) random.int("step", 100);
+      if (runs % 2 === 0) random.int("extra", 7);
+      random.int("after", 100);
+      sim.runUntil(options.durationMs);
+      return { ok: true, counters: {} };
+    },
+  };
+  const first = runSeedDetailed(7, { workload: leaky, recordDraws: true, durationMs: 10 });
+  const second = runSeedDetailed(7, { workload: leaky, recordDraws: true, durationMs: 10 });
+  const divergence = firstDivergence(first.sim.draws!.draws, second.sim.draws!.draws);
+  // Draw 0 is the simulation's own wall-clock offset, then five "step" draws.
+  assert.equal(divergence?.index, 6);
+  assert.deepEqual([divergence.a?.label, divergence.b?.label], ["after", "extra"]);
+  assert.equal(divergence.b?.stream, "workload");
+  const same = runSeedDetailed(7, { recordDraws: true, durationMs: 5_000 });
+  const again = runSeedDetailed(7, { recordDraws: true, durationMs: 5_000 });
+  assert.ok(same.sim.draws!.draws.length > 100);
+  assert.equal(firstDivergence(same.sim.draws!.draws, again.sim.draws!.draws), undefined);
 });
