@@ -15,8 +15,9 @@ export function assertNever(value: never, what = "value"): never {
 
 /** Asserts `n` is a safe integer within [min, max] and returns it. */
 export function assertInt(n: number, what: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+  // Checked before any message is built: this runs on hot paths (every branded offset).
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
   assert(Number.isSafeInteger(n), `${what} must be a safe integer, got ${n}`);
   assert(n >= min, `${what} must be >= ${min}, got ${n}`);
-  assert(n <= max, `${what} must be <= ${max}, got ${n}`);
-  return n;
+  throw new AssertionError(`${what} must be <= ${max}, got ${n}`);
 }
