@@ -15,6 +15,7 @@ import type { AsyncError } from "./grpc-status.js";
 import { asyncErrorCodeOf, asyncErrorOfAck } from "./grpc-status.js";
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
+import { attempt, messageOf } from "./attempt.js";
 
 type PublishAsyncCall = ServerDuplexStream<Decoded<"PublishAsync">, Uint8Array>;
 
@@ -68,11 +69,11 @@ class PublishAsyncSession {
     if (expectAck) this.inflight++;
     this.pendingRequests++;
     this.updateFlow();
-    const send = (): Promise<Result<ApiResponse>> => this.service.request(request);
+    const send = (): Promise<Result<ApiResponse>> => attempt(() => this.service.request(request));
     const answer = this.flushed ? send() : this.subscribed.then(send);
     answer.then(
       (result) => this.onAnswer(r.correlationId, expectAck, result.ok ? undefined : result.error),
-      (e: unknown) => this.onAnswer(r.correlationId, expectAck, { code: "Internal", message: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => this.onAnswer(r.correlationId, expectAck, { code: "Internal", message: messageOf(e) }),
     );
   }
 

@@ -15,6 +15,7 @@ import type { GrpcStatus } from "./grpc-status.js";
 import { statusOf, statusOfAckError } from "./grpc-status.js";
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
+import { attempt, messageOf } from "./attempt.js";
 
 /** A unary answer: response bytes or a status. */
 type Reply = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly status: GrpcStatus };
@@ -84,7 +85,7 @@ async function publishAndWait(step: PublishStep): Promise<Reply> {
 }
 
 function internal(e: unknown): Reply {
-  return { ok: false, status: { code: Status.INTERNAL, details: e instanceof Error ? e.message : String(e) } };
+  return { ok: false, status: { code: Status.INTERNAL, details: messageOf(e) } };
 }
 
 /** Handles Publish: the core validates and publishes; ack errors become statuses as in Liftbridge. */
@@ -95,7 +96,7 @@ export function handlePublish(service: BrokerService, call: ServerUnaryCall<Deco
   const ackInbox = r.ackInbox === "" ? newAckInbox(service.namespace) : r.ackInbox;
   publishAndWait({
     call, service, ackInbox, ackPolicy: r.ackPolicy,
-    publish: () => service.request(publishRequestOf(r, ackInbox)),
+    publish: () => attempt(() => service.request(publishRequestOf(r, ackInbox))),
     onAck: ({ ack, payload }) => {
       const failed = statusOfAckError(ack.ackError);
       return failed === undefined ? { ok: true, bytes: encodePublishResponse(payload, "") } : { ok: false, status: failed };

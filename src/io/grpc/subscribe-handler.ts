@@ -12,6 +12,7 @@ import type { GrpcStatus } from "./grpc-status.js";
 import { statusOf } from "./grpc-status.js";
 import { subscribeRequestOf } from "./request-mapping.js";
 import { EMPTY_RESPONSE, encodeSubscriberMessages } from "./response-encoding.js";
+import { attempt, messageOf } from "./attempt.js";
 
 type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
 
@@ -90,8 +91,8 @@ export function handleSubscribe(service: BrokerService, call: SubscribeCall): vo
     return;
   }
   const session = new SubscribeSession(call);
-  service.subscribe(request.value, session).then(
+  attempt(() => service.subscribe(request.value, session)).then(
     (result) => (result.ok ? session.started(result.value) : session.failed(statusOf(result.error))),
-    (e: unknown) => session.failed({ code: Status.INTERNAL, details: e instanceof Error ? e.message : String(e) }),
+    (e: unknown) => session.failed({ code: Status.INTERNAL, details: messageOf(e) }),
   );
 }

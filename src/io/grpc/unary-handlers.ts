@@ -11,6 +11,7 @@ import { statusOf } from "./grpc-status.js";
 import { sendReply } from "./publish-handlers.js";
 import { createStreamRequestOf } from "./request-mapping.js";
 import { EMPTY_RESPONSE, encodeMetadataResponse, encodePartitionMetadataResponse } from "./response-encoding.js";
+import { attempt, messageOf } from "./attempt.js";
 
 type UnaryHandler<M extends ApiMethod> = (call: ServerUnaryCall<Decoded<M>, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
 
@@ -68,13 +69,13 @@ export function coreUnaryHandler<M extends CoreUnaryMethod>(service: BrokerServi
     const r = decoded.value;
     const request = mapping.toRequest(r);
     if (!request.ok) return sendReply(callback, { ok: false, status: statusOf(request.error) });
-    service.request(request.value).then(
+    attempt(() => service.request(request.value)).then(
       (result) => {
         if (result.ok) callback(null, mapping.encode(result.value, r));
         else sendReply(callback, { ok: false, status: statusOf(result.error) });
       },
-      (e: unknown) => sendReply(callback, { ok: false, status: { code: Status.INTERNAL, details: e instanceof Error ? e.message : String(e) } }),
-    ).catch((e: unknown) => sendReply(callback, { ok: false, status: { code: Status.INTERNAL, details: e instanceof Error ? e.message : String(e) } }));
+      (e: unknown) => sendReply(callback, { ok: false, status: { code: Status.INTERNAL, details: messageOf(e) } }),
+    ).catch((e: unknown) => sendReply(callback, { ok: false, status: { code: Status.INTERNAL, details: messageOf(e) } }));
   };
 }
 
