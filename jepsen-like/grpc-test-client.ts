@@ -59,7 +59,7 @@ export interface CallTimeout {
 /** A live Subscribe call. */
 export interface SubscribeCall {
   /** Every message in order, the empty handshake first; throws the ServiceError the call ends with. */
-  readonly messages: AsyncIterableIterator<SubscribedMessage>;
+  readonly messages: AsyncIterableIterator<SubscribedMessage, undefined>;
   /** Cancels the call (the iterator then throws CANCELLED). */
   cancel(): void;
   /** The underlying grpc-js stream. */
@@ -73,7 +73,7 @@ export interface PublishAsyncCall {
   /** Half-closes the request side; responses keep coming until the server ends the call. */
   end(): void;
   /** Every response in order; completes when the server ends the call, throws on an error status. */
-  readonly responses: AsyncIterableIterator<PublishResponse>;
+  readonly responses: AsyncIterableIterator<PublishResponse, undefined>;
   cancel(): void;
   readonly call: ClientDuplexStream<ProtoObject, PublishResponse>;
 }
@@ -100,7 +100,7 @@ export interface ApiClient {
   /** grpc.health.v1.Health/Check: "SERVING", "NOT_SERVING", ... */
   healthCheck(service?: string): Promise<string>;
   /** grpc.health.v1.Health/Watch: each status as it changes. */
-  healthWatch(service?: string): { readonly statuses: AsyncIterableIterator<string>; cancel(): void };
+  healthWatch(service?: string): { readonly statuses: AsyncIterableIterator<string, undefined>; cancel(): void };
   /** The raw grpc-js client of proto.API. */
   readonly raw: Client;
   close(): void;
@@ -146,7 +146,7 @@ export function createApiClient(address: string): ApiClient {
     publishToSubject: (r, o) => unary("PublishToSubject", r, o),
     subscribe: (request, options) => {
       const call = streaming.Subscribe(request, callOptions(options));
-      return { call, messages: call[Symbol.asyncIterator]() as AsyncIterableIterator<SubscribedMessage>, cancel: () => call.cancel() };
+      return { call, messages: call[Symbol.asyncIterator]() as AsyncIterableIterator<SubscribedMessage, undefined>, cancel: () => call.cancel() };
     },
     publishAsync: () => {
       const call = streaming.PublishAsync();
@@ -154,7 +154,7 @@ export function createApiClient(address: string): ApiClient {
         call,
         send: (r) => void call.write(r),
         end: () => call.end(),
-        responses: call[Symbol.asyncIterator]() as AsyncIterableIterator<PublishResponse>,
+        responses: call[Symbol.asyncIterator]() as AsyncIterableIterator<PublishResponse, undefined>,
         cancel: () => call.cancel(),
       };
     },
@@ -165,8 +165,9 @@ export function createApiClient(address: string): ApiClient {
       }),
     healthWatch: (service = "") => {
       const call = (health as unknown as { Watch(r: ProtoObject): ClientReadableStream<{ status: string }> }).Watch({ service });
-      const statuses = (async function* () {
+      const statuses = (async function* (): AsyncGenerator<string, undefined> {
         for await (const m of call) yield (m as { status: string }).status;
+        return undefined;
       })();
       return { statuses, cancel: () => call.cancel() };
     },

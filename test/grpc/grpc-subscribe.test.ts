@@ -106,7 +106,7 @@ function record(offset: number, valueSize = 8): SubscriberRecord {
 }
 
 /** Reads the whole call: the messages and the status it ended with. */
-async function drain(messages: AsyncIterableIterator<SubscribedMessage>): Promise<{ got: SubscribedMessage[]; error: ServiceError | undefined }> {
+async function drain(messages: AsyncIterableIterator<SubscribedMessage, undefined>): Promise<{ got: SubscribedMessage[]; error: ServiceError | undefined }> {
   const got: SubscribedMessage[] = [];
   try {
     for await (const m of messages) got.push(m);
