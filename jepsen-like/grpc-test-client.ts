@@ -68,8 +68,13 @@ export interface SubscribeCall {
 
 /** A live PublishAsync call. */
 export interface PublishAsyncCall {
-  /** Sends one PublishRequest. */
-  send(request: ProtoObject): void;
+  /** Sends one PublishRequest; false when the caller should await drained() before sending more. */
+  send(request: ProtoObject): boolean;
+  /**
+   * Resolves once grpc-js has sent what it buffered. Senders of many messages should honour it:
+   * grpc-js rescans its whole send buffer per message, so blasting makes sending quadratic.
+   */
+  drained(): Promise<void>;
   /** Half-closes the request side; responses keep coming until the server ends the call. */
   end(): void;
   /** Every response in order; completes when the server ends the call, throws on an error status. */
@@ -113,17 +118,25 @@ function callOptions(options: CallTimeout | undefined): CallOptions {
   return options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
 }
 
-function apiClientConstructor(): new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client {
-  const pkg = loadPackageDefinition(loadSync(API_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as { proto: { API: new (a: string, c: unknown) => Client } };
+/**
+ * Channel options: no transparent retries. grpc-js keeps every message of a retryable streaming
+ * call in a buffer it rescans per message, which makes a long PublishAsync stream quadratic.
+ */
+export const CLIENT_CHANNEL_OPTIONS = { "grpc.enable_retries": 0, "grpc.per_rpc_retry_buffer_size": 4096 } as const;
+
+type ClientConstructor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options: object) => Client;
+
+function apiClientConstructor(): ClientConstructor {
+  const pkg = loadPackageDefinition(loadSync(API_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as { proto: { API: ClientConstructor } };
   return pkg.proto.API;
 }
 
 /** Connects a client to `address` ("host:port"). */
 export function createApiClient(address: string): ApiClient {
   const ApiConstructor = apiClientConstructor();
-  const raw = new ApiConstructor(address, credentials.createInsecure());
+  const raw = new ApiConstructor(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
   const HealthClient = makeGenericClientConstructor(healthService, "Health");
-  const health = new HealthClient(address, credentials.createInsecure()) as unknown as Record<string, UnaryFn> & Client;
+  const health = new HealthClient(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS) as unknown as Record<string, UnaryFn> & Client;
   const methods = raw as unknown as Record<string, UnaryFn>;
   const unary = <T>(method: UnaryMethod, request: ProtoObject, options?: CallTimeout): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -152,7 +165,8 @@ export function createApiClient(address: string): ApiClient {
       const call = streaming.PublishAsync();
       return {
         call,
-        send: (r) => void call.write(r),
+        send: (r) => call.write(r),
+        drained: () => (call.writableNeedDrain ? new Promise((resolve) => call.once("drain", () => resolve())) : Promise.resolve()),
         end: () => call.end(),
         responses: call[Symbol.asyncIterator]() as AsyncIterableIterator<PublishResponse, undefined>,
         cancel: () => call.cancel(),
