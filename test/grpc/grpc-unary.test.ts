@@ -245,3 +245,17 @@ test("health: a watcher sees NOT_SERVING when the server closes", async () => {
     await own.close(0);
   }
 });
+
+test("malformed protobuf requests are INVALID_ARGUMENT and never reach the broker", async () => {
+  broker.requests.length = 0;
+  const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]); // field 1, length far past the end
+  for (const method of ["DeleteStream", "CreateStream", "Publish"]) {
+    const e = await new Promise<ServiceError>((resolve, reject) => {
+      client.raw.makeUnaryRequest(`/proto.API/${method}`, (b: Buffer) => b, (b: Buffer) => b, garbage, (error) =>
+        error ? resolve(error) : reject(new Error(`${method} accepted garbage`)));
+    });
+    assert.equal(e.code, Status.INVALID_ARGUMENT, method);
+    assert.match(e.details, /^invalid proto\.\w+Request/, method);
+  }
+  assert.equal(broker.requests.length, 0);
+});

@@ -121,3 +121,9 @@ export function statusOfAckError(ackError: number): GrpcStatus | undefined {
   const e = asyncErrorOfAck(ackError);
   return e === undefined ? undefined : statusOfAsyncError(e);
 }
+
+/** Ends a server-streaming call with a status, after whatever was already written. */
+export function endWithStatus(call: { emit(event: "error", e: unknown): boolean }, s: GrpcStatus): void {
+  // grpc-js's own 'error' listener records the status and ends the stream, flushing queued writes first.
+  call.emit("error", { code: s.code, details: s.details });
+}

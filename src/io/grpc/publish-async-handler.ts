@@ -3,6 +3,7 @@
 // failures as PublishResponse{correlationId, ack: {}, asyncError} and the stream goes on. On the
 // client's half-close the server waits up to 5 s for in-flight acks before ending the call.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import type { Subscription } from "nats";
 import type { OperatingError, Result } from "../../core/errors.js";
 import type { ApiResponse } from "../../core/broker/api-types.js";
@@ -12,7 +13,7 @@ import { AckPolicy, PublishAsyncErrorCode } from "../wire/api-types.js";
 import { decodeAckEnvelope, newAckInbox } from "./ack-inbox.js";
 import type { Decoded } from "./api-service-definition.js";
 import type { AsyncError } from "./grpc-status.js";
-import { asyncErrorCodeOf, asyncErrorOfAck } from "./grpc-status.js";
+import { asyncErrorCodeOf, asyncErrorOfAck, endWithStatus } from "./grpc-status.js";
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
@@ -48,9 +49,16 @@ class PublishAsyncSession {
     this.ackInbox = newAckInbox(service.namespace);
     this.subscription = service.nats.subscribe(this.ackInbox, { callback: (error, msg) => error === null && this.onAck(msg.data) });
     // Requests wait until the NATS server has the inbox subscription, so no ack can miss it.
-    this.subscribed = service.nats.flush().then(() => {
-      this.flushed = true;
-    });
+    this.subscribed = service.nats.flush().then(
+      () => {
+        this.flushed = true;
+      },
+      (e: unknown) => {
+        // NATS is going away: requests still go to the broker, which reports what fails.
+        this.flushed = true;
+        this.logger?.warn({ ackInbox: this.ackInbox, error: messageOf(e) }, "PublishAsync: flushing the ack inbox subscription failed");
+      },
+    );
     call.on("data", (request: Decoded<"PublishAsync">) => this.onRequest(request));
     call.on("end", () => this.onHalfClose());
     call.on("cancelled", () => this.finish(false));
@@ -146,5 +154,10 @@ class PublishAsyncSession {
 
 /** Handles PublishAsync. */
 export function handlePublishAsync(service: BrokerService, call: PublishAsyncCall, logger: Logger | undefined): void {
-  new PublishAsyncSession(service, call, logger);
+  try {
+    new PublishAsyncSession(service, call, logger);
+  } catch (e) {
+    // The inbox subscription failed (NATS connection closed): end the call rather than grpc-js.
+    endWithStatus(call, { code: Status.UNAVAILABLE, details: `cannot subscribe to an ack inbox: ${messageOf(e)}` });
+  }
 }

@@ -9,18 +9,12 @@ import type { OperatingError } from "../../core/errors.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../broker-service.js";
 import type { Decoded } from "./api-service-definition.js";
 import type { GrpcStatus } from "./grpc-status.js";
-import { statusOf } from "./grpc-status.js";
+import { endWithStatus, statusOf } from "./grpc-status.js";
 import { subscribeRequestOf } from "./request-mapping.js";
 import { EMPTY_RESPONSE, encodeSubscriberMessages } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
 
 type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
-
-/** Ends a server-streaming call with a status, after whatever was already written. */
-export function endWithStatus(call: { emit(event: "error", e: unknown): boolean }, s: GrpcStatus): void {
-  // grpc-js's own 'error' listener records the status and ends the stream, flushing queued writes first.
-  call.emit("error", { code: s.code, details: s.details });
-}
 
 /** One Subscribe call: the sink the broker writes to. */
 class SubscribeSession implements SubscriptionSink {
