@@ -8,7 +8,7 @@ const USAGE = `usage: npm run sim -- [--seed N] [--seeds K] [--workload NAME] [-
   --seed N         first seed (default 1)
   --seeds K        how many consecutive seeds to run (default 1)
   --workload NAME  workload to run (default ${DEFAULT_WORKLOAD}; --list shows them)
-  --duration-ms MS virtual duration per seed (default ${DEFAULT_DURATION_MS})
+  --duration-ms MS virtual duration per seed (default: the workload's, else ${DEFAULT_DURATION_MS})
   --json           one JSON line per seed
   --trace          also print each seed's trace lines (what the trace hash covers)
   --list           list the workloads and exit`;
@@ -17,7 +17,7 @@ interface CliOptions {
   readonly seed: number;
   readonly seeds: number;
   readonly workload: string;
-  readonly durationMs: number;
+  readonly durationMs: number | undefined;
   readonly json: boolean;
   readonly trace: boolean;
   readonly list: boolean;
@@ -56,7 +56,7 @@ function parseCli(argv: readonly string[]): CliOptions {
     seed: parseInteger("seed", values.seed, 1, 0),
     seeds: parseInteger("seeds", values.seeds, 1, 1),
     workload,
-    durationMs: parseInteger("duration-ms", values["duration-ms"], DEFAULT_DURATION_MS, 1),
+    durationMs: values["duration-ms"] === undefined ? undefined : parseInteger("duration-ms", values["duration-ms"], DEFAULT_DURATION_MS, 1),
     json: values.json,
     trace: values.trace,
     list: values.list,
@@ -101,7 +101,7 @@ function main(argv: readonly string[]): number {
   let failed = 0;
   for (let seed = options.seed; seed < options.seed + options.seeds; seed++) {
     const startedMs = performance.now();
-    const { result, sim } = runSeedDetailed(seed, { workload: options.workload, durationMs: options.durationMs, keepTrace: options.trace });
+    const { result, sim } = runSeedDetailed(seed, { workload: options.workload, keepTrace: options.trace, ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }) });
     const wallMs = Math.round(performance.now() - startedMs);
     for (const line of sim.traceLines ?? []) console.log(`  ${line}`);
     printResult(result, wallMs, options.json);

@@ -3,6 +3,7 @@
 // TypeError from a bug) becomes a failed seed with its message, never a crash of the runner.
 import { assert } from "../src/core/assert.js";
 import { Simulation, type SimulationOptions } from "./simulation.js";
+import { createBrokerWorkload } from "./workloads/broker-workload.js";
 import { createDiskLogWorkload } from "./workloads/disk-log-workload.js";
 
 /** How long and how hard a workload runs. */
@@ -28,6 +29,8 @@ export interface Workload {
   readonly name: string;
   /** One sentence: what it exercises and what it checks. */
   readonly description: string;
+  /** Virtual duration when the caller names none (the runner's default otherwise). */
+  readonly defaultDurationMs?: number;
   run(sim: Simulation, options: WorkloadOptions): WorkloadOutcome;
 }
 
@@ -50,21 +53,24 @@ export interface RunOptions extends Partial<WorkloadOptions>, SimulationOptions 
 }
 
 /** The workload run when none is named. */
-export const DEFAULT_WORKLOAD = "disk-log";
+export const DEFAULT_WORKLOAD = "broker";
 /** Default virtual duration of a seed. */
 export const DEFAULT_DURATION_MS = 60_000;
 /** Default runaway guard. */
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** The correct workloads: every seed of each must pass. */
-export const workloads: ReadonlyMap<string, Workload> = new Map([[DEFAULT_WORKLOAD, createDiskLogWorkload()]]);
+export const workloads: ReadonlyMap<string, Workload> = new Map(
+  [createBrokerWorkload(), createDiskLogWorkload()].map((w) => [w.name, w]),
+);
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
 
 /** Workloads with a planted bug: the simulator must catch each within a bounded sweep. */
 export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
-  (["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const)
-    .map((plantedBug) => createDiskLogWorkload({ plantedBug }))
-    .map((w) => [w.name, w]),
+  [
+    ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
+    createBrokerWorkload({ ackBeforePersist: true }),
+  ].map((w) => [w.name, w]),
 );
 
 /** Looks a workload up in both registries. */
@@ -81,7 +87,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
 export function runSeedDetailed(seed: number, options: RunOptions = {}): { readonly result: SeedResult; readonly sim: Simulation } {
   const workload = resolveWorkload(options.workload ?? DEFAULT_WORKLOAD);
   const workloadOptions: WorkloadOptions = {
-    durationMs: options.durationMs ?? DEFAULT_DURATION_MS,
+    durationMs: options.durationMs ?? workload.defaultDurationMs ?? DEFAULT_DURATION_MS,
     maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS,
   };
   const sim = new Simulation(seed, options);

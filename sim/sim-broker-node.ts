@@ -11,6 +11,7 @@ import type { BrokerEffect } from "../src/core/broker/api-types.js";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../src/core/broker/broker.js";
 import type { BrokerConfig } from "../src/core/broker/broker-config.js";
 import type { NatsDelivery } from "../src/core/broker/partition.js";
+import { failHeldReplies } from "../src/core/broker/failed-persist.js";
 import type { WireCodec } from "../src/core/broker/wire-codec.js";
 import type { SimDisk } from "./sim-disk.js";
 import type { SimNats } from "./sim-nats.js";
@@ -109,7 +110,7 @@ export class SimBrokerNode {
     for (const effect of [...out.reply, ...out.replyAfterPersist]) this.applyNatsEffect(effect);
     for (const s of out.send) this.publish(s);
     for (const e of out.reply) if (!isNatsEffect(e)) this.onEffect(e);
-    for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}`);
+    for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
     if (out.persistToken === undefined) {
       this.afterPersist(out, generation);
       return;
@@ -149,6 +150,7 @@ export class SimBrokerNode {
     const broker = this.broker;
     if (broker === undefined || generation !== this.generation) return;
     if (error === undefined) this.afterPersist(out, generation);
+    else for (const e of failHeldReplies(out.replyAfterPersist, error.message)) if (!isNatsEffect(e)) this.onEffect(e);
     const time = this.time();
     const next = error === undefined ? broker.step({ kind: "persisted", token, ...time }) : broker.step({ kind: "persistFailed", token, error, ...time });
     this.apply(next, generation);
@@ -200,6 +202,10 @@ export class SimBrokerNode {
       this.natsHandles.delete(effect.sid);
     }
   }
+}
+
+function describeFields(fields: Readonly<Record<string, string | number | boolean | bigint>>): string {
+  return Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ");
 }
 
 function isNatsEffect(effect: BrokerEffect): boolean {

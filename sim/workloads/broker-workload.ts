@@ -8,6 +8,7 @@ import type { BrokerConfig } from "../../src/core/broker/broker-config.js";
 import type { SyncPolicy } from "../../src/core/log/log-config.js";
 import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
 import { nodeId, offset } from "../../src/core/types.js";
+import type { Result } from "../../src/core/errors.js";
 import { createWireCodec, decodeAckForSim } from "../../src/io/broker-wire-codec.js";
 import type { Workload, WorkloadOptions, WorkloadOutcome } from "../runner.js";
 import { SimBrokerNode } from "../sim-broker-node.js";
@@ -29,12 +30,20 @@ const CREATES: readonly ApiRequest[] = [
   { kind: "createStream", name: "events", subject: "events.*", group: "g", replicationFactor: 1, partitions: 1, overrides: {} },
 ];
 
-/** The broker workload. */
-export function createBrokerWorkload(): Workload {
+/** Variants of the broker workload. */
+export interface BrokerWorkloadOptions {
+  /** Plant the bug "LEADER acks leave before the batch is durable" (the sweep must catch it). */
+  readonly ackBeforePersist?: boolean;
+}
+
+/** The broker workload (optionally with a planted bug). */
+export function createBrokerWorkload(options: BrokerWorkloadOptions = {}): Workload {
+  const bug = options.ackBeforePersist === true;
   return {
-    name: "broker",
-    description: "one broker, publishers with every ack policy, subscribers, crashes, torn writes and fsync errors",
-    run: (sim, options) => new BrokerRun(sim, sim.random("swarm")).run(options),
+    name: bug ? "broker-ack-before-persist" : "broker",
+    description: "one broker, publishers with every ack policy, subscribers, crashes, torn writes and fsync errors" + (bug ? " (planted bug: LEADER acks before persist)" : ""),
+    defaultDurationMs: 2000,
+    run: (sim, runOptions) => new BrokerRun(sim, sim.random("swarm"), bug).run(runOptions),
   };
 }
 
@@ -45,16 +54,17 @@ class BrokerRun {
   private readonly subscribers: Subscriber[];
   private readonly publishers: Publisher[] = [];
   private readonly bySubscription = new Map<number, Subscriber>();
+  private readonly creates = new Map<number, ApiRequest>();
   private failure: string | undefined;
   private nextId = 1;
   private created = false;
 
-  constructor(private readonly sim: Simulation, private readonly swarm: SimRandom) {
+  constructor(private readonly sim: Simulation, private readonly swarm: SimRandom, private readonly plantedBug: boolean) {
     this.policy = swarm.chance("policyNever", 1, 5) ? "never" : swarm.chance("policyInterval", 1, 4) ? "interval" : "always";
     const disk = new SimDisk({
       random: sim.random("disk"), nowMs: () => sim.nowMs,
       faults: {
-        fsyncErrorPerMille: swarm.chance("fsyncErrors", 1, 3) ? swarm.between("fsyncErrorPerMille", 1, 20) : 0,
+        fsyncErrorPerMille: swarm.chance("fsyncErrors", 1, 4) ? swarm.between("fsyncErrorPerMille", 1, 5) : 0,
         latencyMsMax: swarm.between("diskLatencyMsMax", 0, 5),
       },
     });
@@ -77,6 +87,7 @@ class BrokerRun {
       replicationMaxBytes: 1_048_576, batchMaxMessages: s.pick("batchMaxMessages", [1, 8, 1024]),
       subscriberBatchMaxBytes: s.pick("subscriberBatchMaxBytes", [64, 1024, 65536]),
       hwCheckpointIntervalMs: s.between("hwCheckpointIntervalMs", 50, 2000),
+      ...(this.plantedBug ? { plantedBugs: { ackBeforePersist: true } } : {}),
     };
   }
 
@@ -108,7 +119,7 @@ class BrokerRun {
     this.node.start();
     if (!this.created) {
       this.created = true;
-      for (const request of CREATES) this.node.input((t) => ({ kind: "apiRequest", requestId: this.nextId++, request, ...t }));
+      for (const request of CREATES) this.create(request);
     }
     for (const s of this.subscribers) this.resubscribe(s);
   }
@@ -128,8 +139,7 @@ class BrokerRun {
   private onEffect(effect: BrokerEffect): void {
     switch (effect.kind) {
       case "apiResponse":
-        if (!effect.result.ok) this.fail(`api request ${effect.requestId} failed: ${effect.result.error.message}`);
-        return;
+        return this.onApiResponse(effect.requestId, effect.result);
       case "subscribed":
         return this.onSubscribed(effect.subscriptionId, effect.result.ok);
       case "subscriptionRecords": {
@@ -140,12 +150,31 @@ class BrokerRun {
         this.sim.scheduleAfter(this.swarm.between("subscriberDrainMs", 0, 3), "subscriber ready", () => this.node.input((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t })));
         return;
       }
-      case "subscriptionEnded":
-        return this.fail(`subscription ${effect.subscriptionId} ended: ${effect.error.message}`);
+      case "subscriptionEnded": {
+        // A failed disk stops the broker (fail-stop) until the next restart; anything else is a bug.
+        if (effect.error.code !== "DiskFailed") return this.fail(`subscription ${effect.subscriptionId} ended: ${effect.error.message}`);
+        const s = this.bySubscription.get(effect.subscriptionId);
+        if (s !== undefined && s.subscriptionId === effect.subscriptionId) s.active = false;
+        return;
+      }
       case "natsSubscribe":
       case "natsUnsubscribe":
         return;
     }
+  }
+
+  /** CreateStream may fail with DiskFailed (outcome unknown): retry; StreamExists then means it took. */
+  private onApiResponse(requestId: number, result: Result<unknown>): void {
+    const request = this.creates.get(requestId);
+    if (request === undefined || result.ok || result.error.code === "StreamExists") return;
+    if (result.error.code !== "DiskFailed") return this.fail(`api request ${requestId} failed: ${result.error.message}`);
+    this.sim.scheduleAfter(5, "retry create", () => this.create(request));
+  }
+
+  private create(request: ApiRequest): void {
+    const requestId = this.nextId++;
+    this.creates.set(requestId, request);
+    this.node.input((t) => ({ kind: "apiRequest", requestId, request, ...t }));
   }
 
   private onSubscribed(id: number, ok: boolean): void {
@@ -159,6 +188,8 @@ class BrokerRun {
   }
 
   private finish(): WorkloadOutcome {
+    // Faults healed for the final recovery (the liveness phase): what survives must be checked.
+    this.node.disk.setFaults({ fsyncErrorPerMille: 0, latencyMsMax: 0 });
     this.node.crash();
     this.node.start();
     this.sim.runUntil(this.sim.nowMs + 100);

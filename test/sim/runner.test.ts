@@ -13,19 +13,19 @@ test("must-show: seed 7 twice gives the same trace hash; seeds 7 and 8 differ", 
   assert.match(a.traceHash, /^[0-9a-f]{16}$/);
   assert.deepEqual(b, a);
   assert.notEqual(c.traceHash, a.traceHash);
-  // The run is real work, not a constant: records were appended, synced, crashed and recovered.
-  assert.ok((a.counters["acks"] ?? 0) > 100, JSON.stringify(a.counters));
+  // The run is real work, not a constant: messages were published, acked, crashed and recovered.
+  assert.ok((a.counters["acked"] ?? 0) > 100, JSON.stringify(a.counters));
   assert.ok((a.counters["crashes"] ?? 0) > 0, JSON.stringify(a.counters));
-  assert.equal(a.simMs, 60_000);
+  assert.ok(a.simMs >= 2000, `ran its default duration (${a.simMs})`);
 });
 
-test("sweep: 50 seeds of the default workload all pass", () => {
+test("sweep: 50 seeds of the disk-log workload all pass", () => {
   const failures: string[] = [];
   let crashes = 0;
   let garbageTails = 0;
   let fsyncErrors = 0;
   for (let seed = 1; seed <= 50; seed++) {
-    const r = runSeed(seed);
+    const r = runSeed(seed, { workload: "disk-log" });
     if (!r.ok) failures.push(`seed ${seed}: ${r.failure}`);
     crashes += r.counters["crashes"] ?? 0;
     garbageTails += r.counters["garbageTails"] ?? 0;
@@ -36,7 +36,8 @@ test("sweep: 50 seeds of the default workload all pass", () => {
   assert.ok(crashes > 50 && garbageTails > 10 && fsyncErrors > 10, `crashes=${crashes} garbageTails=${garbageTails} fsyncErrors=${fsyncErrors}`);
 });
 
-for (const [name, workload] of plantedBugWorkloads) {
+// The broker's planted bugs have their own test (test/sim/broker-workload.test.ts).
+for (const [name, workload] of [...plantedBugWorkloads].filter(([n]) => n.startsWith("disk-log"))) {
   test(`planted bug: ${name} fails some seed within 30`, () => {
     let caught: string | undefined;
     for (let seed = 1; seed <= 30 && caught === undefined; seed++) {
@@ -94,7 +95,7 @@ test("an invariant violation fails the seed with its name and time", () => {
 });
 
 test("unknown workload names are rejected with the known ones listed", () => {
-  assert.throws(() => runSeed(1, { workload: "nope" }), /unknown workload "nope" \(known: disk-log/);
+  assert.throws(() => runSeed(1, { workload: "nope" }), /unknown workload "nope" \(known: broker, disk-log/);
   assert.ok(workloads.has(DEFAULT_WORKLOAD));
 });
 

@@ -26,4 +26,12 @@ export interface BrokerConfig {
   readonly subscriberBatchMaxBytes: number;
   /** How often the high watermark checkpoint is written (Liftbridge: 5 s). */
   readonly hwCheckpointIntervalMs: number;
+  /** Test-only: known mistakes the simulator must catch (the bug bank). Never set in production. */
+  readonly plantedBugs?: PlantedBugs;
+}
+
+/** The bug bank's switches. */
+export interface PlantedBugs {
+  /** Release LEADER acks before the batch is persisted (breaks "acked means durable"). */
+  readonly ackBeforePersist?: boolean;
 }

@@ -39,6 +39,8 @@ export interface BrokerState {
   /** Tokens handed out and not yet completed, oldest first (drivers complete them in order). */
   readonly inFlightTokens: number[];
   stopped: boolean;
+  /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
+  failed: string | undefined;
 }
 
 /** The map key of a partition. */

@@ -30,19 +30,43 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
 /** A persist token came back: advance high watermarks, release ALL acks, wake subscribers. */
 export function onPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
   completeToken(state, token);
+  state.metadataLog.confirm();
   const ctx = appendContext(state, out);
   for (const partition of state.partitions.values()) {
     if (partition.onPersisted(token, time, ctx)) state.dirty.add(partition);
   }
 }
 
-/** A persist token failed: the partitions that wrote under it cut their logs back and error the acks. */
+/**
+ * A persist token failed. Disk full (ENOSPC) wrote nothing: cut the partitions back and go on.
+ * Anything else (EIO) is fail-stop, as in Kafka and PostgreSQL: after a failed fsync the kernel may
+ * have dropped pages that reads still return, so nothing written since the last confirmed sync can
+ * be trusted or repaired in place. The broker stops writing and serving until it is restarted.
+ */
 export function onPersistFailed(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
   completeToken(state, token);
   const ctx = appendContext(state, out);
-  const code = error.code === "ENOSPC" ? "DiskFull" : "DiskFailed";
-  for (const partition of state.partitions.values()) partition.onPersistFailed(token, time, ctx, { code, message: error.message });
-  out.log.push({ level: "error", msg: "disk operation failed", fields: { token, error: error.message } });
+  if (error.code === "ENOSPC") {
+    out.log.push({ level: "error", msg: "disk full: refusing writes that do not fit", fields: { token, error: error.message } });
+    out.persist.push(...state.metadataLog.rewriteUnconfirmed());
+    for (const partition of state.partitions.values()) partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
+    return;
+  }
+  state.failed = error.message;
+  state.timers.clear();
+  out.log.push({ level: "error", msg: "disk failed: the broker stops writing; check the disk and restart it", fields: { token, error: error.message } });
+  for (const partition of state.partitions.values()) {
+    if (partition.sid !== undefined) {
+      out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+      state.partitionsBySid.delete(partition.sid);
+      partition.sid = undefined;
+    }
+    partition.failStop(time, ctx);
+  }
+  for (const sub of state.subscriptions.values()) {
+    out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: { code: "DiskFailed", message: `disk failed: ${error.message}` } });
+  }
+  state.subscriptions.clear();
 }
 
 function completeToken(state: BrokerState, token: number): void {
@@ -85,8 +109,10 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
   const encoder = new TextEncoder();
   return {
     codec: state.deps.codec,
+    reader: state.deps.reader,
     out,
     replicationMaxBytes: state.config.replicationMaxBytes,
+    ackBeforePersist: state.config.plantedBugs?.ackBeforePersist === true,
     utf8: (s) => encoder.encode(s),
     sendAck: (ack: AckFields, afterPersist: boolean) => {
       // NONE means no ack at all, and there is nowhere to send one without an inbox.

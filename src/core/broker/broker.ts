@@ -47,7 +47,7 @@ export class Broker {
     const metadata = new MetadataState(config.streamDefaults);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: opened.log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined,
     };
     for (const entry of opened.entries) {
       const check = metadata.check(entry.op);
@@ -82,13 +82,18 @@ export class Broker {
         onPersistFailed(s, input.token, input.error, input, out);
         break;
       case "natsMessages":
-        if (!s.stopped) appendDeliveries(s, input.messages, input, out);
+        if (!s.stopped && s.failed === undefined) appendDeliveries(s, input.messages, input, out);
         break;
       case "apiRequest":
-        handleApiRequest(s, input.requestId, input.request, input, out);
+        if (s.failed !== undefined && input.request.kind !== "fetchMetadata") {
+          out.reply.push({ kind: "apiResponse", requestId: input.requestId, result: { ok: false, error: diskFailed(s.failed) } });
+        } else {
+          handleApiRequest(s, input.requestId, input.request, input, out);
+        }
         break;
       case "subscribe":
-        subscribe(s, input.subscriptionId, input.request, input, out);
+        if (s.failed !== undefined) out.reply.push({ kind: "subscribed", subscriptionId: input.subscriptionId, result: { ok: false, error: diskFailed(s.failed) } });
+        else subscribe(s, input.subscriptionId, input.request, input, out);
         break;
       case "subscriptionReady":
         subscriptionReady(s, input.subscriptionId);
@@ -143,6 +148,10 @@ export class Broker {
     s.timers.clear();
     out.log.push({ level: "info", msg: "broker stopped" });
   }
+}
+
+function diskFailed(reason: string): { code: "DiskFailed"; message: string } {
+  return { code: "DiskFailed", message: `the broker's disk failed (${reason}); it writes nothing until restarted` };
 }
 
 function removeLeftoverStreams(state: BrokerState, out: BrokerOutputs): void {

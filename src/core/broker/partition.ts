@@ -5,7 +5,8 @@
 // wait for the high watermark, which advances when the batch's persist token comes back.
 import { assert, assertNever } from "../assert.js";
 import type { OperatingError } from "../errors.js";
-import type { CommitLog } from "../log/commit-log.js";
+import { CommitLog } from "../log/commit-log.js";
+import { parentDir, type DiskReader } from "../disk.js";
 import type { AppendMessage } from "../log/record-codec.js";
 import type { PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
 import type { InputTime, Outputs } from "../outputs.js";
@@ -127,7 +128,7 @@ export class Partition {
     items.forEach((item, i) => {
       const at = offset(firstOffset + i);
       if (item.fields.ackPolicy === "LEADER") {
-        ctx.sendAck({ ...item.fields, offset: at, ackError: "OK", commitTimestampNs: time.wallNs }, true);
+        ctx.sendAck({ ...item.fields, offset: at, ackError: "OK", commitTimestampNs: time.wallNs }, !ctx.ackBeforePersist);
       } else if (item.fields.ackPolicy === "ALL") {
         this.pendingAcks.push({ offset: at, fields: { ...item.fields, offset: at, ackError: "OK" } });
       }
@@ -157,21 +158,60 @@ export class Partition {
    */
   onPersistFailed(token: number, time: InputTime, ctx: AppendContext, error: OperatingError): void {
     const failedAt = this.pendingBatches.findIndex((b) => b.token === token);
-    if (failedAt < 0) return;
-    const failed = this.pendingBatches.splice(failedAt);
-    const cut = (failed[0] as PendingBatch).firstOffset;
+    const failed = failedAt < 0 ? [] : this.pendingBatches.splice(failedAt);
+    const cut = failed.length > 0 ? (failed[0] as PendingBatch).firstOffset : undefined;
+    if (cut !== undefined) {
+      this.errorPendingAcks(cut, time, ctx);
+      ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
+    }
+    // Every partition re-derives its log: ops after the failed one (a segment create, an index
+    // write) never ran, whichever partition they belonged to.
+    if (this.log !== undefined) this.reopenAndCut(this.log, cut, time, ctx);
+  }
+
+  /** The disk failed: error every pending ack and stop (the log is dropped without closing it). */
+  failStop(time: InputTime, ctx: AppendContext): void {
+    this.pendingBatches.length = 0;
+    this.errorPendingAcks(offset(0), time, ctx);
+    this.log = undefined;
+    this.role = { kind: "offline", reason: "failed" };
+  }
+
+  private errorPendingAcks(from: Offset, time: InputTime, ctx: AppendContext): void {
     const keep: PendingAck[] = [];
     for (const a of this.pendingAcks) {
-      if (a.offset >= cut) ctx.sendAck({ ...a.fields, offset: 0, ackError: "UNKNOWN", commitTimestampNs: time.wallNs }, false);
+      if (a.offset >= from) ctx.sendAck({ ...a.fields, offset: 0, ackError: "UNKNOWN", commitTimestampNs: time.wallNs }, false);
       else keep.push(a);
     }
     this.pendingAcks = keep;
-    ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
-    if (this.log !== undefined) {
-      const truncated = this.log.truncateTo(cut);
-      if (truncated.ok) ctx.out.persist.push(...truncated.value);
-      else this.role = { kind: "offline", reason: "failed" };
+  }
+
+  /**
+   * After a failed persist the rest of that step's ops never ran (a segment may not exist, an index
+   * write is missing), so the in-memory log no longer matches the disk: re-derive it from the disk,
+   * then cut off everything from the first unpersisted offset (bytes whose fsync failed must never
+   * be served: the kernel may have dropped them).
+   */
+  private reopenAndCut(old: CommitLog, cut: Offset | undefined, time: InputTime, ctx: AppendContext): void {
+    const hw = old.highWatermark;
+    const opened = CommitLog.open(ctx.reader, old.dir, old.config, time.nowMs);
+    ctx.out.persist.push(...opened.ops);
+    // A failed directory sync leaves entries pending: sync the whole chain up to the data dir.
+    ctx.out.persist.push({ kind: "syncDir", path: old.dir });
+    for (let dir = old.dir; dir !== ""; dir = parentDir(dir)) ctx.out.persist.push({ kind: "syncDir", path: parentDir(dir) });
+    ctx.out.log.push(...opened.events);
+    const log = opened.log;
+    if (cut !== undefined && cut < log.logEndOffset) {
+      const truncated = log.truncateTo(cut);
+      if (!truncated.ok) {
+        this.role = { kind: "offline", reason: "failed" };
+        ctx.out.log.push({ level: "error", msg: "partition offline: cannot cut its log back", fields: { stream: this.stream.name, partition: this.meta.id, reason: truncated.error.message } });
+        return;
+      }
+      ctx.out.persist.push(...truncated.value);
     }
+    log.setHighWatermark(offset(Math.min(hw, log.newestOffset)));
+    this.log = log;
   }
 
   private releaseAllAcks(time: InputTime, ctx: AppendContext): void {
@@ -210,8 +250,11 @@ export class Partition {
 /** What a partition needs from the broker while appending. */
 export interface AppendContext {
   readonly codec: WireCodec;
+  readonly reader: DiskReader;
   readonly out: Outputs<BrokerEffect>;
   readonly replicationMaxBytes: number;
+  /** Planted bug (test only): LEADER acks skip the persist barrier. */
+  readonly ackBeforePersist: boolean;
   readonly utf8: (s: string) => Uint8Array;
   /** Sends an ack to its inbox (nothing when it has none); `afterPersist` orders it behind the batch. */
   readonly sendAck: (ack: AckFields, afterPersist: boolean) => void;

@@ -28,6 +28,9 @@ export interface OpenedMetadataLog {
 
 /** An append-only file of metadata ops with crash recovery. */
 export class MetadataLog {
+  /** Records appended since the last confirmed persist: rewritten if a persist fails. */
+  private unconfirmed: Array<{ readonly position: number; readonly record: Uint8Array }> = [];
+
   private constructor(
     readonly path: string,
     private sizeBytes: number,
@@ -72,9 +75,28 @@ export class MetadataLog {
       { kind: "write", path: this.path, position: this.sizeBytes, chunks: [record] },
       { kind: "fdatasync", path: this.path },
     ];
+    this.unconfirmed.push({ position: this.sizeBytes, record });
     this.sizeBytes += record.length;
     this.lastIndex += 1;
     return { index: this.lastIndex, ops };
+  }
+
+  /** Everything appended so far is durable (a persist that carried it succeeded). */
+  confirm(): void {
+    this.unconfirmed = [];
+  }
+
+  /**
+   * A persist failed: the kernel may have dropped the unconfirmed records even though reads see
+   * them, and the directory entries may not be durable. Writing them again and syncing makes them
+   * durable (or fails again, and this runs again).
+   */
+  rewriteUnconfirmed(): DiskOp[] {
+    const dir = parentDir(this.path);
+    const ops: DiskOp[] = this.unconfirmed.map((u) => ({ kind: "write", path: this.path, position: u.position, chunks: [u.record] }));
+    ops.push({ kind: "fdatasync", path: this.path }, { kind: "syncDir", path: dir });
+    if (dir !== "") ops.push({ kind: "syncDir", path: parentDir(dir) });
+    return ops;
   }
 }
 

@@ -1,0 +1,43 @@
+// Maps the parsed Liftbridge configuration onto what the broker core acts on.
+import type { BrokerConfig } from "../core/broker/broker-config.js";
+import type { StreamDefaults } from "../core/metadata/stream-config.js";
+import { nodeId } from "../core/types.js";
+import { advertisedAddress, type LiftbridgeConfig } from "./config/config-schema.js";
+
+/** Liftbridge writes the high watermark checkpoint every 5 s (spec §5, hard-coded internals). */
+export const HW_CHECKPOINT_INTERVAL_MS = 5000;
+
+/** The core's configuration for a server with id `serverId`, using the advertised address. */
+export function brokerConfigFrom(config: LiftbridgeConfig, serverId: string, advertisedPort?: number): BrokerConfig {
+  const s = config.streams;
+  const streamDefaults: StreamDefaults = {
+    retentionMaxBytes: s.retentionMaxBytes,
+    retentionMaxMessages: s.retentionMaxMessages,
+    retentionMaxAgeMs: s.retentionMaxAgeMs,
+    cleanerIntervalMs: s.cleanerIntervalMs,
+    segmentMaxBytes: s.segmentMaxBytes,
+    segmentMaxAgeMs: s.segmentMaxAgeMs,
+    compactEnabled: s.compactEnabled,
+    compactMaxGoroutines: s.compactMaxGoroutines,
+    autoPauseTimeMs: s.autoPauseTimeMs,
+    autoPauseDisableIfSubscribers: s.autoPauseDisableIfSubscribers,
+    minIsr: config.clustering.minInsyncReplicas,
+    optimisticConcurrencyControl: s.concurrencyControl,
+    encryption: s.encryption,
+  };
+  const advertised = advertisedAddress(config);
+  return {
+    serverId: nodeId(serverId),
+    namespace: config.clustering.namespace,
+    host: advertised.host,
+    port: advertisedPort ?? advertised.port,
+    dataDir: "",
+    streamDefaults,
+    syncPolicy: s.syncPolicy,
+    syncIntervalMs: s.syncIntervalMs,
+    replicationMaxBytes: config.clustering.replicationMaxBytes,
+    batchMaxMessages: config.batch.maxMessages,
+    subscriberBatchMaxBytes: 1024 * 1024,
+    hwCheckpointIntervalMs: HW_CHECKPOINT_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,254 @@
+// The production driver: the only place where the broker core meets real time, real files and a
+// real NATS connection. It batches inputs per event-loop turn (every NATS message that arrived in
+// one turn becomes one natsMessages input, hence one group commit), applies each step's persist
+// ops synchronously and in order, and only then releases what depended on them (DESIGN.md).
+import { nuid, type NatsConnection, type Subscription } from "nats";
+import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
+import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
+import type { BrokerConfig } from "../core/broker/broker-config.js";
+import type { NatsDelivery } from "../core/broker/partition.js";
+import { failHeldReplies } from "../core/broker/failed-persist.js";
+import type { Crc32c } from "../core/crc32c.js";
+import { applyDiskOp, DiskError } from "../core/disk.js";
+import type { Result } from "../core/errors.js";
+import type { InputTime } from "../core/outputs.js";
+import { timeMs, timestampNs } from "../core/types.js";
+import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "./broker-service.js";
+import { createWireCodec } from "./broker-wire-codec.js";
+import { mathRandom } from "./embedded-nats/math-random.js";
+import { logCoreEvents, type Logger } from "./logger.js";
+import { NodeDisk } from "./node-disk.js";
+
+type InputMaker = (time: InputTime) => BrokerInput;
+type Queued = { readonly delivery: NatsDelivery } | { readonly make: InputMaker };
+
+interface PendingSubscription {
+  readonly sink: SubscriptionSink;
+  resolve?: (r: Result<SubscriptionHandle>) => void;
+}
+
+/** What the driver needs to start. */
+export interface BrokerDriverOptions {
+  /** Absolute path of the data directory (created if missing). */
+  readonly dataDir: string;
+  readonly config: BrokerConfig;
+  readonly nats: NatsConnection;
+  readonly logger: Logger;
+  readonly crc32c?: Crc32c;
+}
+
+/** A running broker: the core, its disk, its NATS subscriptions and its timer. */
+export class BrokerDriver implements BrokerService {
+  private readonly broker: Broker;
+  private readonly disk: NodeDisk;
+  private readonly queue: Queued[] = [];
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly natsSubs = new Map<number, Subscription>();
+  private readonly requests = new Map<number, (r: Result<ApiResponse>) => void>();
+  private readonly subscriptions = new Map<number, PendingSubscription>();
+  private nextId = 1;
+  private readonly wallOriginNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  private stopped = false;
+
+  /** Recovers the broker from `dataDir` and starts consuming its partitions' subjects. */
+  constructor(private readonly options: BrokerDriverOptions) {
+    this.disk = new NodeDisk(options.dataDir);
+    const deps = { reader: this.disk, codec: createWireCodec(), random: mathRandom, ...(options.crc32c ? { crc32c: options.crc32c } : {}) };
+    const opened = Broker.open(deps, options.config, this.time());
+    this.broker = opened.broker;
+    this.apply(opened.outputs);
+  }
+
+  get serverId(): string {
+    return this.options.config.serverId;
+  }
+
+  get namespace(): string {
+    return this.options.config.namespace;
+  }
+
+  get nats(): NatsConnection {
+    return this.options.nats;
+  }
+
+  /** Read-only view of the core's state (for tests and metrics). */
+  get view(): Broker["view"] {
+    return this.broker.view;
+  }
+
+  private time(): InputTime {
+    const now = process.hrtime.bigint();
+    return { nowMs: timeMs(Number(now / 1_000_000n)), wallNs: timestampNs(this.wallOriginNs + now) };
+  }
+
+  request(request: ApiRequest): Promise<Result<ApiResponse>> {
+    const requestId = this.nextId++;
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      this.requests.set(requestId, resolve);
+      this.enqueue({ make: (t) => ({ kind: "apiRequest", requestId, request, ...t }) });
+    });
+  }
+
+  subscribe(request: SubscribeRequest, sink: SubscriptionSink): Promise<Result<SubscriptionHandle>> {
+    const subscriptionId = this.nextId++;
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      this.subscriptions.set(subscriptionId, { sink, resolve });
+      this.enqueue({ make: (t) => ({ kind: "subscribe", subscriptionId, request, ...t }) });
+    });
+  }
+
+  /** Stops intake, closes every log (checkpoints, syncs) and unsubscribes; idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.enqueue({ make: (t) => ({ kind: "shutdown", ...t }) });
+    this.drain();
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const sub of this.natsSubs.values()) sub.unsubscribe();
+    this.natsSubs.clear();
+    await this.options.nats.flush().catch(() => undefined);
+    this.disk.closeAll();
+  }
+
+  private enqueue(item: Queued): void {
+    this.queue.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Feeds every queued input to the core, coalescing consecutive NATS deliveries into one batch. */
+  private drain(): void {
+    while (this.queue.length > 0 && !this.stopped) {
+      const first = this.queue.shift() as Queued;
+      if ("make" in first) {
+        this.stepWith(first.make(this.time()));
+        continue;
+      }
+      const messages = [first.delivery];
+      while (this.queue.length > 0 && "delivery" in (this.queue[0] as Queued)) {
+        messages.push((this.queue.shift() as { delivery: NatsDelivery }).delivery);
+      }
+      this.stepWith({ kind: "natsMessages", messages, ...this.time() });
+    }
+    this.armTimer();
+  }
+
+  private stepWith(input: BrokerInput): void {
+    this.apply(this.broker.step(input));
+  }
+
+  /** Carries out one step's outputs; persist first, then what depended on it, then the rest. */
+  private apply(first: BrokerOutputs): void {
+    let out: BrokerOutputs | undefined = first;
+    while (out !== undefined) {
+      for (const e of [...out.reply, ...out.replyAfterPersist]) this.applyNatsEffect(e);
+      for (const s of out.send) this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
+      logCoreEvents(this.options.logger, out.log);
+      const failure = this.persist(out);
+      if (failure === undefined) {
+        for (const s of out.sendAfterPersist) this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
+        for (const e of out.replyAfterPersist) this.dispatch(e);
+      } else {
+        for (const e of failHeldReplies(out.replyAfterPersist, failure.message)) this.dispatch(e);
+      }
+      for (const e of out.reply) this.dispatch(e);
+      const token = out.persistToken;
+      if (token === undefined) break;
+      const time = this.time();
+      out = this.broker.step(failure === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: failure, ...time });
+    }
+  }
+
+  private persist(out: BrokerOutputs): DiskError | undefined {
+    try {
+      for (const op of out.persist) applyDiskOp(this.disk, op);
+      return undefined;
+    } catch (e) {
+      if (e instanceof DiskError) return e;
+      throw e;
+    }
+  }
+
+  private armTimer(): void {
+    if (this.stopped) return;
+    const deadline = this.broker.nextDeadline();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (deadline === undefined) return;
+    const delayMs = Math.max(0, deadline - this.time().nowMs);
+    this.timer = setTimeout(() => this.enqueue({ make: (t) => ({ kind: "tick", ...t }) }), delayMs);
+    this.timer.unref();
+  }
+
+  private applyNatsEffect(effect: BrokerEffect): void {
+    if (effect.kind === "natsSubscribe") {
+      const sid = effect.sid;
+      const sub = this.options.nats.subscribe(effect.subject, {
+        ...(effect.queue.length > 0 ? { queue: effect.queue } : {}),
+        callback: (error, msg) => {
+          if (error !== null) return this.options.logger.warn({ err: error.message, subject: effect.subject }, "NATS subscription error");
+          this.enqueue({ delivery: { sid, subject: msg.subject, reply: msg.reply ?? "", data: msg.data } });
+        },
+      });
+      this.natsSubs.set(sid, sub);
+    } else if (effect.kind === "natsUnsubscribe") {
+      this.natsSubs.get(effect.sid)?.unsubscribe();
+      this.natsSubs.delete(effect.sid);
+    }
+  }
+
+  private dispatch(effect: BrokerEffect): void {
+    switch (effect.kind) {
+      case "apiResponse":
+        this.requests.get(effect.requestId)?.(effect.result);
+        this.requests.delete(effect.requestId);
+        return;
+      case "subscribed":
+        return this.onSubscribed(effect.subscriptionId, effect.result);
+      case "subscriptionRecords":
+        this.subscriptions.get(effect.subscriptionId)?.sink.records(effect.stream, effect.partition, effect.records);
+        return;
+      case "subscriptionEnded":
+        this.subscriptions.get(effect.subscriptionId)?.sink.end(effect.error);
+        this.subscriptions.delete(effect.subscriptionId);
+        return;
+      case "natsSubscribe":
+      case "natsUnsubscribe":
+        return;
+    }
+  }
+
+  private onSubscribed(id: number, result: Extract<BrokerEffect, { kind: "subscribed" }>["result"]): void {
+    const pending = this.subscriptions.get(id);
+    const resolve = pending?.resolve;
+    if (pending === undefined || resolve === undefined) return;
+    delete pending.resolve;
+    if (!result.ok) {
+      this.subscriptions.delete(id);
+      return resolve(result);
+    }
+    resolve({
+      ok: true,
+      value: {
+        startOffset: result.value.startOffset,
+        ready: () => this.enqueue({ make: (t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t }) }),
+        cancel: () => {
+          this.subscriptions.delete(id);
+          this.enqueue({ make: (t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }) });
+        },
+      },
+    });
+  }
+}
+
+/** A fresh ack inbox name as the API generates them: `<namespace>.ack.<nuid>`. */
+export function newAckInbox(namespace: string): string {
+  return `${namespace}.ack.${nuid.next()}`;
+}

@@ -1,0 +1,91 @@
+// Starts a whole broker process in-process: embedded NATS (if asked), the NATS connection, the
+// driver over the data directory, and the gRPC API; close() stops them in reverse order.
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { connect, type NatsConnection } from "nats";
+import type { ApiRequest, SubscribeRequest } from "../core/broker/api-types.js";
+import type { Result } from "../core/errors.js";
+import { BrokerDriver } from "./broker-driver.js";
+import { brokerConfigFrom } from "./broker-config-from.js";
+import type { BrokerService, SubscriptionSink } from "./broker-service.js";
+import { listenAddress, type LiftbridgeConfig } from "./config/config-schema.js";
+import { DEFAULT_EMBEDDED_NATS_CONFIG, loadEmbeddedNatsConfig } from "./embedded-nats/config.js";
+import { startEmbeddedNats, type EmbeddedNats } from "./embedded-nats/server.js";
+import { startGrpcServer } from "./grpc/grpc-server.js";
+import type { Logger } from "./logger.js";
+import { NodeDisk } from "./node-disk.js";
+import { loadOrCreateServerId } from "./server-id.js";
+
+/** A running broker process. */
+export interface RunningServer {
+  readonly serverId: string;
+  readonly grpcPort: number;
+  readonly natsUrl: string;
+  readonly driver: BrokerDriver;
+  /** Graceful stop: no new RPCs, logs closed and synced, connections closed. */
+  close(): Promise<void>;
+}
+
+async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ embedded?: EmbeddedNats; servers: string[] }> {
+  if (!config.nats.embedded && config.nats.embeddedConfig === "") return { servers: [...config.nats.servers] };
+  let natsConfig = DEFAULT_EMBEDDED_NATS_CONFIG;
+  if (config.nats.embeddedConfig !== "") {
+    const loaded = await loadEmbeddedNatsConfig(config.nats.embeddedConfig);
+    if (!loaded.ok) throw new Error(`nats.embedded.config: ${loaded.error.message}`);
+    natsConfig = loaded.value;
+    for (const w of natsConfig.warnings) logger.warn({ file: config.nats.embeddedConfig }, w);
+  }
+  const embedded = await startEmbeddedNats({
+    host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload,
+    logger: (level, msg, fields) => logger[level]({ ...fields, component: "embedded-nats" }, msg),
+  });
+  return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };
+}
+
+/** Starts everything the configuration asks for. */
+export async function startServer(config: LiftbridgeConfig, logger: Logger): Promise<RunningServer> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const { id: serverId } = loadOrCreateServerId(new NodeDisk(dataDir), config.clustering.serverId);
+  const nats = await startNats(config, logger);
+  const nc: NatsConnection = await connect({
+    servers: nats.servers, name: `LIFT.${config.clustering.namespace}.${serverId}`,
+    maxReconnectAttempts: -1, reconnectTimeWait: 250,
+    ...(config.nats.user !== "" ? { user: config.nats.user, pass: config.nats.password } : {}),
+  });
+  // The gRPC port is bound first (it may be ephemeral) so FetchMetadata advertises the real one.
+  const proxy = new DeferredService(serverId, config.clustering.namespace, nc);
+  const listen = listenAddress(config);
+  const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port });
+  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, logger });
+  proxy.target = driver;
+  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace }, "Liftbridge-TS started");
+  return {
+    serverId, grpcPort: grpc.port, natsUrl: nats.servers[0] ?? "", driver,
+    close: async () => {
+      await grpc.close(2000);
+      await driver.shutdown();
+      await nc.drain().catch(() => undefined);
+      await nats.embedded?.close();
+      logger.info({ serverId }, "Liftbridge-TS stopped");
+    },
+  };
+}
+
+/** Answers "starting" until the driver exists (the gRPC port is bound before it is created). */
+class DeferredService implements BrokerService {
+  target: BrokerService | undefined;
+  constructor(readonly serverId: string, readonly namespace: string, readonly nats: NatsConnection) {}
+
+  request(request: ApiRequest): ReturnType<BrokerService["request"]> {
+    return this.target?.request(request) ?? Promise.resolve(starting());
+  }
+
+  subscribe(request: SubscribeRequest, sink: SubscriptionSink): ReturnType<BrokerService["subscribe"]> {
+    return this.target?.subscribe(request, sink) ?? Promise.resolve(starting());
+  }
+}
+
+function starting(): Result<never> {
+  return { ok: false, error: { code: "Internal", message: "Server is starting" } };
+}
