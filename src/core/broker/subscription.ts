@@ -86,7 +86,7 @@ export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: bo
   if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "end", error: stopReached() };
   const hw = log.highWatermark;
   if (sub.nextOffset > hw) {
-    if (readonly && log.newestOffset === hw) return { kind: "end", error: { code: "EndOfReadonlyPartition", message: "End of readonly partition" } };
+    if (readonly && log.newestOffset === hw) return { kind: "end", error: readonlyEnd() };
     return { kind: "idle" };
   }
   if (!sub.ready) return { kind: "idle" };
@@ -98,9 +98,14 @@ export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: bo
   if (read.value.records.length === 0) return { kind: "idle" };
   sub.nextOffset = read.value.nextOffset;
   sub.ready = false;
-  const done = sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset;
   const records: SubscriberRecord[] = read.value.records;
-  return done ? { kind: "records", records, end: stopReached() } : { kind: "records", records };
+  if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "records", records, end: stopReached() };
+  if (readonly && sub.nextOffset > hw && log.newestOffset === hw) return { kind: "records", records, end: readonlyEnd() };
+  return { kind: "records", records };
+}
+
+function readonlyEnd(): OperatingError {
+  return { code: "EndOfReadonlyPartition", message: "End of readonly partition" };
 }
 
 function stopReached(): OperatingError {
