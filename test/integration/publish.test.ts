@@ -112,7 +112,7 @@ for (const mode of natsModes()) {
           continue;
         }
         assert.equal(r?.asyncError, null);
-        assertAck(r!.ack, { stream: "pub-async", subject: "pub.async", offset: i, correlationId: `a${i}`, ackPolicy: POLICIES[i % 3]! });
+        assertAck(r.ack, { stream: "pub-async", subject: "pub.async", offset: i, correlationId: `a${i}`, ackPolicy: POLICIES[i % 3]! });
       }
       assert.equal(byId.get("missing")?.asyncError?.code, "NOT_FOUND");
       assert.match(byId.get("missing")!.asyncError!.message, /no such stream: pub-nope/);
