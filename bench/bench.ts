@@ -1,0 +1,144 @@
+// `npm run bench [-- --json] [--quick] [--profile ROW]`: our broker and NATS JetStream side by side
+// on this machine (issue 5). One JetStream-enabled nats-server serves JetStream and the broker
+// alike, so both pay the same NATS hop; every client runs in its own process; everything started
+// here is stopped by pid at the end, on error and on SIGINT/SIGTERM. Table on stderr; with
+// --json, stdout is exactly one JSON object.
+import { readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { natsServerPath, startNatsServer, type NatsServerProcess } from "../jepsen-like/nats-server-process.js";
+import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
+import { BenchRun, FSYNC } from "./bench-run.js";
+import { machineInfo, type MachineInfo } from "./machine-info.js";
+import { machineLine, markdownTable, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
+import { killClients } from "./run-client.js";
+import { deleteJetStream, deleteOursStream, liveBrokers, type BrokerUnderTest } from "./servers.js";
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+async function stopBroker(b: BrokerUnderTest): Promise<void> {
+  await b.stop();
+  rmSync(b.setup.dataDir, { recursive: true, force: true });
+}
+
+/** Phase 1: streams.sync.policy never on nats-server; workloads 1, 3, 2 against JetStream, then gRPC PublishAsync. */
+async function phaseNever(run: BenchRun): Promise<void> {
+  log("phase 1: JetStream and ours with streams.sync.policy=never, both on nats-server");
+  const b = await run.broker("never", "never", true);
+  try {
+    const js = await run.jetStreamAsync("BENCHJS_ASYNC");
+    const ours = await run.oursAsync(b, "async", FSYNC.never, "bench-async");
+    if (js !== undefined) await run.jetStreamRead("BENCHJS_ASYNC", js.messages);
+    if (ours !== undefined) await run.oursRead(b, "bench-async", ours.messages);
+    await deleteJetStream(run.nats.url, "BENCHJS_ASYNC");
+    await deleteOursStream(b.running.grpcAddress, "bench-async").catch(() => undefined);
+    await run.jetStreamSync("BENCHJS_SYNC");
+    await run.oursSync(b, "sync", FSYNC.never, "bench-sync");
+    if (!run.opts.skipExtras) await run.oursGrpcAsync(b, "bench-grpc");
+  } finally {
+    await stopBroker(b);
+  }
+}
+
+/** Phase 2 (workload 4): streams.sync.policy always; phase 3: the embedded NATS server. */
+async function phasesAlwaysAndEmbedded(run: BenchRun): Promise<void> {
+  log("phase 2: ours with streams.sync.policy=always on nats-server");
+  const always = await run.broker("always", "always", true);
+  try {
+    await run.oursAsync(always, "async-always", FSYNC.always, "bench-async");
+    await run.oursSync(always, "sync-always", FSYNC.always, "bench-sync");
+  } finally {
+    await stopBroker(always);
+  }
+  if (run.opts.skipExtras) return;
+  log("phase 3: ours with its embedded NATS server instead of nats-server (streams.sync.policy=never)");
+  const embedded = await run.broker("embedded", "never", false);
+  try {
+    await run.oursAsync(embedded, "async-embedded", FSYNC.never, "bench-async");
+    await run.oursSync(embedded, "sync-embedded", FSYNC.never, "bench-sync");
+  } finally {
+    await stopBroker(embedded);
+  }
+}
+
+function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, startedMs: number): void {
+  const ratios = ratiosOf(run.rows);
+  log("");
+  log(markdownTable(run.rows));
+  log("");
+  log(ratiosTable(ratios));
+  log("");
+  log(`machine: ${machineLine(machine)}`);
+  log(`fsync: JetStream (nats-server ${machine.natsServer}) never fsyncs per message; rows with fsync "never" are like for like with it, rows with "always" fsync before every ack.`);
+  for (const f of run.failures) log(`FAILED ${f.id}: ${f.error}`);
+  if (run.profile !== undefined) {
+    log(`\nprofile of the broker during "${opts.profile}": ${run.profile.file} (busy ${run.profile.busyMs} of ${run.profile.wallMs} ms)`);
+    for (const f of run.profile.topFunctions.slice(0, 20)) log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(6)} ms  ${f.name}`);
+    log("  by file/package:");
+    for (const f of run.profile.topFiles) log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`);
+  }
+  if (!opts.json) return;
+  const results = run.rows.map((r) => ({ id: r.id, workload: r.workload, system: r.system, path: r.path, nats: r.nats, fsync: r.fsync, profiled: r.profiled, ...r.result, serverCpuSeconds: r.serverCpuSeconds }));
+  process.stdout.write(`${JSON.stringify({
+    benchmark: "Liftbridge-TS vs NATS JetStream, single node, 1 stream, 1 partition, 1 replica",
+    date: new Date().toISOString(), durationSeconds: Math.round((Date.now() - startedMs) / 1000), machine,
+    settings: { valueBytes: opts.valueBytes, asyncMessages: opts.asyncMessages, window: opts.window, syncSeconds: opts.syncSeconds, syncWarmupSeconds: opts.syncWarmupSeconds, quick: opts.quick },
+    results, ratios, targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
+    ...(run.profile !== undefined ? { profile: run.profile } : {}),
+    fsyncNote: `JetStream (nats-server ${machine.natsServer}) acks from the page cache and fsyncs streams every 60 s; ours with streams.sync.policy=never is the like-for-like row, always fsyncs (group commit) before acking.`,
+  })}\n`);
+}
+
+async function stopEverything(nats: NatsServerProcess | undefined, run: BenchRun | undefined): Promise<void> {
+  killClients();
+  await Promise.all([...liveBrokers].map((b) => b.stop("SIGKILL", 5000)));
+  await nats?.stop();
+  if (run !== undefined) rmSync(run.root, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  const opts = parseBenchOptions(process.argv);
+  const binary = natsServerPath();
+  if (binary === undefined) {
+    log("nats-server was not found on PATH or in /usr/sbin. Install it (Debian/Ubuntu: `sudo apt-get install nats-server`), or set NATS_SERVER_PATH to the binary.");
+    return 1;
+  }
+  const machine = machineInfo(binary, { natsClient: packageVersion("nats"), grpcJs: packageVersion("@grpc/grpc-js") });
+  const startedMs = Date.now();
+  let nats: NatsServerProcess | undefined;
+  let run: BenchRun | undefined;
+  const interrupt = (signal: string): void => {
+    log(`${signal}: stopping everything this run started`);
+    void stopEverything(nats, run).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", () => interrupt("SIGINT"));
+  process.once("SIGTERM", () => interrupt("SIGTERM"));
+  try {
+    nats = await startNatsServer({ jetstream: true });
+    log(`nats-server ${machine.natsServer}: pid ${nats.pid}, ${nats.url}, JetStream on`);
+    run = new BenchRun(opts, nats, log);
+    await phaseNever(run);
+    await phasesAlwaysAndEmbedded(run);
+  } finally {
+    await stopEverything(nats, run);
+  }
+  report(run, opts, machine, startedMs);
+  return run.failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exitCode = 1;
+  },
+);

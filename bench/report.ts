@@ -1,0 +1,100 @@
+// The rows a run produced, the ratios the issue asks for, and the readable table (stderr and docs).
+import type { ClientResult } from "./bench-types.js";
+import type { MachineInfo } from "./machine-info.js";
+
+/** The workloads of issue 5 (4, fsync, is rows of 1 and 2 with another sync policy). */
+export type Workload = "async" | "sync" | "read";
+
+/** One measured row. `id` is also what `--profile` names. */
+export interface Row {
+  readonly id: string;
+  readonly workload: Workload;
+  readonly system: "ours" | "jetstream";
+  /** Client path, e.g. "NATS publish, 1 ack inbox". */
+  readonly path: string;
+  readonly nats: "nats-server" | "embedded";
+  /** What an ack means on disk for this row. */
+  readonly fsync: string;
+  readonly result: ClientResult;
+  /** CPU seconds each server process used during the run. */
+  readonly serverCpuSeconds: Readonly<Record<string, number>>;
+  readonly profiled: boolean;
+}
+
+/** The four ratios of issue 5; undefined when a row is missing (failed or skipped). */
+export interface Ratios {
+  readonly asyncR1: number | undefined;
+  readonly asyncR1Always: number | undefined;
+  readonly catchUpRead: number | undefined;
+  readonly syncP99: number | undefined;
+}
+
+/** The targets, and whether each ratio meets its target. */
+export const TARGETS = { asyncR1: ">= 1.5", asyncR1Always: ">= 1.0", catchUpRead: ">= 1.5", syncP99: "<= 1.0" } as const;
+
+function rate(rows: readonly Row[], id: string): number | undefined {
+  return rows.find((r) => r.id === id)?.result.msgsPerSec;
+}
+
+function round(x: number | undefined, digits = 3): number | undefined {
+  return x === undefined || !Number.isFinite(x) ? undefined : Math.round(x * 10 ** digits) / 10 ** digits;
+}
+
+function over(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : round(a / b);
+}
+
+/** asyncR1 = ours(never)/JetStream, asyncR1Always = ours(always)/JetStream, catchUpRead = ours/JetStream, syncP99 = ours p99/JetStream p99. */
+export function ratiosOf(rows: readonly Row[]): Ratios {
+  const p99 = (id: string): number | undefined => rows.find((r) => r.id === id)?.result.latencyUs?.p99;
+  return {
+    asyncR1: over(rate(rows, "async"), rate(rows, "js-async")),
+    asyncR1Always: over(rate(rows, "async-always"), rate(rows, "js-async")),
+    catchUpRead: over(rate(rows, "read"), rate(rows, "js-read")),
+    syncP99: over(p99("sync"), p99("js-sync")),
+  };
+}
+
+/** Whether each ratio meets its target. */
+export function targetsMet(r: Ratios): Record<keyof Ratios, boolean | undefined> {
+  const ge = (x: number | undefined, t: number): boolean | undefined => (x === undefined ? undefined : x >= t);
+  return {
+    asyncR1: ge(r.asyncR1, 1.5), asyncR1Always: ge(r.asyncR1Always, 1.0), catchUpRead: ge(r.catchUpRead, 1.5),
+    syncP99: r.syncP99 === undefined ? undefined : r.syncP99 <= 1.0,
+  };
+}
+
+const fmtInt = (x: number): string => Math.round(x).toLocaleString("en-US");
+const fmtUs = (x: number | undefined): string => (x === undefined ? "" : x < 100 ? x.toFixed(1) : fmtInt(x));
+
+function cpuCell(row: Row): string {
+  const s = row.result.seconds;
+  const parts = Object.entries(row.serverCpuSeconds).map(([name, cpu]) => `${name} ${Math.round((cpu / s) * 100)}%`);
+  parts.push(`client ${Math.round((row.result.clientCpuSeconds / s) * 100)}%`);
+  return parts.join(", ");
+}
+
+/** The results as a Markdown table (one row per measurement). */
+export function markdownTable(rows: readonly Row[]): string {
+  const head = "| id | workload | system | client path | NATS | fsync | msgs | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU (share of one core) |";
+  const rule = "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|";
+  const lines = rows.map((r) => {
+    const l = r.result.latencyUs;
+    const msgs = `${fmtInt(r.result.messages)}${r.result.complete ? "" : " (time bound)"}`;
+    return `| ${r.id}${r.profiled ? " (profiled)" : ""} | ${r.workload} | ${r.system} | ${r.path} | ${r.nats} | ${r.fsync} | ${msgs} | ${fmtInt(r.result.msgsPerSec)} | ${r.result.mbPerSec.toFixed(1)} | ${fmtUs(l?.p50)} | ${fmtUs(l?.p99)} | ${fmtUs(l?.p999)} | ${cpuCell(r)} |`;
+  });
+  return [head, rule, ...lines].join("\n");
+}
+
+/** The ratios with their targets, as Markdown. */
+export function ratiosTable(r: Ratios): string {
+  const met = targetsMet(r);
+  const lines = (Object.keys(TARGETS) as (keyof Ratios)[]).map((k) =>
+    `| ${k} | ${r[k] ?? "n/a"} | ${TARGETS[k]} | ${met[k] === undefined ? "n/a" : met[k] ? "met" : "MISSED"} |`);
+  return ["| ratio | value | target | |", "|---|--:|---|---|", ...lines].join("\n");
+}
+
+/** One line about the machine. */
+export function machineLine(m: MachineInfo): string {
+  return `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, nats-server ${m.natsServer}, nats.js ${m.natsClient}, grpc-js ${m.grpcJs}, load ${m.loadAverage.join(" ")}`;
+}

@@ -1,0 +1,112 @@
+// The servers under test and their streams. nats-server runs once with JetStream; brokers of ours
+// run one per configuration (sync policy, NATS source) on their own data directory and can be
+// restarted on it, with a CPU profiler for one workload.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect, RetentionPolicy, StorageType, DiscardPolicy } from "nats";
+import { startBrokerProcess, type BrokerProcess } from "../jepsen-like/broker-process.js";
+import { createApiClient } from "../jepsen-like/grpc-test-client.js";
+
+/** How a broker of ours is configured for a phase. */
+export interface BrokerSetup {
+  readonly label: string;
+  readonly syncPolicy: "never" | "always";
+  /** External nats-server URL; undefined = the embedded NATS server. */
+  readonly natsUrl: string | undefined;
+  readonly dataDir: string;
+}
+
+/** Processes started by this run, stopped on exit, error or SIGINT. */
+export const liveBrokers = new Set<BrokerProcess>();
+
+/** A broker of ours that can be restarted on its data directory (with or without a CPU profiler). */
+export class BrokerUnderTest {
+  private process: BrokerProcess | undefined;
+  constructor(readonly setup: BrokerSetup) {}
+
+  /** The running process (asserts it runs). */
+  get running(): BrokerProcess {
+    if (this.process === undefined) throw new Error(`broker ${this.setup.label} is not running`);
+    return this.process;
+  }
+
+  /** Starts it; with `profileDir`, under `--cpu-prof` writing there on exit. */
+  async start(profileDir?: string): Promise<void> {
+    mkdirSync(this.setup.dataDir, { recursive: true });
+    const env: Record<string, string> = {};
+    if (profileDir !== undefined) env["NODE_OPTIONS"] = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+    this.process = await startBrokerProcess({
+      dataDir: this.setup.dataDir, keepData: true, env, startTimeoutMs: 30_000,
+      configYaml: `streams.sync.policy: ${this.setup.syncPolicy}\n`,
+      ...(this.setup.natsUrl !== undefined ? { natsUrl: this.setup.natsUrl } : {}),
+    });
+    liveBrokers.add(this.process);
+  }
+
+  /** Graceful stop (SIGTERM; the profiler writes its file on this exit). */
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (p === undefined) return;
+    this.process = undefined;
+    await p.stop("SIGTERM", 30_000);
+    liveBrokers.delete(p);
+  }
+
+  /** Stops and starts again on the same data directory. */
+  async restart(profileDir?: string): Promise<void> {
+    await this.stop();
+    await this.start(profileDir);
+  }
+}
+
+/** Creates a stream of ours with one partition and one replica. */
+export async function createOursStream(grpcAddress: string, name: string, subject: string): Promise<void> {
+  const client = createApiClient(grpcAddress);
+  try {
+    await client.createStream({ name, subject, partitions: 1, replicationFactor: 1 }, { timeoutMs: 10_000 });
+  } finally {
+    client.close();
+  }
+}
+
+/** Deletes a stream of ours (frees its disk between workloads). */
+export async function deleteOursStream(grpcAddress: string, name: string): Promise<void> {
+  const client = createApiClient(grpcAddress);
+  try {
+    await client.deleteStream(name, { timeoutMs: 30_000 });
+  } finally {
+    client.close();
+  }
+}
+
+/** (Re)creates a JetStream stream as perf-baseline did: file storage, R1, limits, 8 GiB, `<name>.>`. */
+export async function createJetStream(natsUrl: string, name: string): Promise<string> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(name).catch(() => false);
+    await jsm.streams.add({
+      name, subjects: [`${name}.>`], storage: StorageType.File, num_replicas: 1,
+      retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, max_bytes: 8 * 2 ** 30,
+    });
+    return `${name}.x`;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Deletes a JetStream stream. */
+export async function deleteJetStream(natsUrl: string, name: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(name).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A per-broker data directory under the run's root. */
+export function dataDirOf(root: string, label: string): string {
+  return join(root, label);
+}
