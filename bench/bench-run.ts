@@ -8,7 +8,7 @@ import type { NatsServerProcess } from "../jepsen-like/nats-server-process.js";
 import type { BenchOptions } from "./bench-options.js";
 import type { ClientJob, ClientResult } from "./bench-types.js";
 import { cpuMeter } from "./proc-cpu.js";
-import { profilesIn, summarizeProfile, type ProfileSummary } from "./profile-summary.js";
+import { summarizeProfile, type ProfileSummary } from "./profile-summary.js";
 import type { Row } from "./report.js";
 import { runClient } from "./run-client.js";
 import { BrokerUnderTest, createJetStream, createOursStream, dataDirOf, deleteJetStream, deleteOursStream } from "./servers.js";
@@ -34,7 +34,9 @@ export class BenchRun {
   readonly failures: RowFailure[] = [];
   profile: ProfileSummary | undefined;
   readonly root = mkdtempSync(join(tmpdir(), "liftbridge-bench-"));
-  constructor(readonly opts: BenchOptions, readonly nats: NatsServerProcess, private readonly log: (line: string) => void) {}
+  constructor(readonly opts: BenchOptions, readonly nats: NatsServerProcess, private readonly log: (line: string) => void) {
+    this.profileDir = opts.profile === undefined ? undefined : (opts.profileDir ?? mkdtempSync(join(tmpdir(), `liftbridge-bench-profile-${opts.profile}-`)));
+  }
 
   private boundMs(seconds: number): number {
     return (seconds + 90) * 1000;
@@ -67,25 +69,27 @@ export class BenchRun {
       : { kind, system, natsUrl, subject, count: Number.MAX_SAFE_INTEGER, window: 1, valueBytes: o.valueBytes, maxSeconds: o.syncSeconds, warmupSeconds: o.syncWarmupSeconds };
   }
 
-  /** Starts a broker of ours for a phase. */
+  /** Where --profile writes (a directory next to the run's temp root unless --profile-dir says). */
+  readonly profileDir: string | undefined;
+
+  /** Starts a broker of ours for a phase (with the profiler hook armed when this run profiles). */
   async broker(label: string, syncPolicy: "never" | "always", external: boolean): Promise<BrokerUnderTest> {
     const b = new BrokerUnderTest({ label, syncPolicy, natsUrl: external ? this.nats.url : undefined, dataDir: dataDirOf(this.root, label) });
-    await b.start();
+    await b.start(this.profileDir);
     this.log(`broker ${label}: pid ${b.running.pid}, gRPC ${b.running.grpcAddress}, NATS ${b.running.natsUrl}, streams.sync.policy ${syncPolicy}`);
     return b;
   }
 
-  /** Runs `body` with the broker under a CPU profiler when `id` is the row to profile. */
+  /** Runs `body` with the broker's CPU profiler on when `id` is the row to profile. */
   private async profiled<T>(broker: BrokerUnderTest, id: string, body: (profiled: boolean) => Promise<T>): Promise<T> {
-    if (this.opts.profile !== id) return body(false);
-    const dir = this.opts.profileDir ?? join(this.root, "..", `liftbridge-bench-profile-${id}-${Date.now()}`);
-    await broker.restart(dir);
+    if (this.opts.profile !== id || this.profileDir === undefined) return body(false);
+    await broker.startProfiler();
+    let file: string | undefined;
     try {
       return await body(true);
     } finally {
-      await broker.restart();
-      const file = profilesIn(dir).pop();
-      if (file === undefined) this.log(`  no .cpuprofile was written in ${dir}`);
+      file = await broker.stopProfiler(this.profileDir);
+      if (file === undefined) this.log(`  no .cpuprofile was written in ${this.profileDir}`);
       else this.profile = summarizeProfile(file, process.cwd());
     }
   }

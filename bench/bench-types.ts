@@ -69,3 +69,6 @@ export interface ClientResult {
   /** Anything the client checked and wants shown (last offset seen, ack samples decoded). */
   readonly notes: string;
 }
+
+/** The environment variable that arms bench/cpu-profile-hook.ts in a broker: where profiles go. */
+export const PROFILE_DIR_ENV = "LIFTBRIDGE_BENCH_PROFILE_DIR";

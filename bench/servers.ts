@@ -1,11 +1,14 @@
 // The servers under test and their streams. nats-server runs once with JetStream; brokers of ours
-// run one per configuration (sync policy, NATS source) on their own data directory and can be
-// restarted on it, with a CPU profiler for one workload.
+// run one per configuration (sync policy, NATS source) on their own data directory; one of them
+// can carry a CPU profiler switched on for exactly one workload.
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { connect, RetentionPolicy, StorageType, DiscardPolicy } from "nats";
 import { startBrokerProcess, type BrokerProcess } from "../jepsen-like/broker-process.js";
 import { createApiClient } from "../jepsen-like/grpc-test-client.js";
+import { PROFILE_DIR_ENV } from "./bench-types.js";
+import { profilesIn } from "./profile-summary.js";
 
 /** How a broker of ours is configured for a phase. */
 export interface BrokerSetup {
@@ -16,10 +19,17 @@ export interface BrokerSetup {
   readonly dataDir: string;
 }
 
+const HOOK_PATH = join(dirname(fileURLToPath(import.meta.url)), "cpu-profile-hook.js");
+/** Lets the profiler start before the workload does. */
+const PROFILER_SETTLE_MS = 200;
+/** How long writing a profile may take. */
+const PROFILE_WRITE_BOUND_MS = 60_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Processes started by this run, stopped on exit, error or SIGINT. */
 export const liveBrokers = new Set<BrokerProcess>();
 
-/** A broker of ours that can be restarted on its data directory (with or without a CPU profiler). */
+/** A broker of ours on its own data directory, optionally with a CPU profiler it starts and stops on signal. */
 export class BrokerUnderTest {
   private process: BrokerProcess | undefined;
   constructor(readonly setup: BrokerSetup) {}
@@ -30,11 +40,15 @@ export class BrokerUnderTest {
     return this.process;
   }
 
-  /** Starts it; with `profileDir`, under `--cpu-prof` writing there on exit. */
+  /** Starts it; with `profileDir`, with the SIGUSR2-driven CPU profiler hook preloaded. */
   async start(profileDir?: string): Promise<void> {
     mkdirSync(this.setup.dataDir, { recursive: true });
     const env: Record<string, string> = {};
-    if (profileDir !== undefined) env["NODE_OPTIONS"] = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+    if (profileDir !== undefined) {
+      mkdirSync(profileDir, { recursive: true });
+      env["NODE_OPTIONS"] = `--import=${pathToFileURL(HOOK_PATH).href}`;
+      env[PROFILE_DIR_ENV] = profileDir;
+    }
     this.process = await startBrokerProcess({
       dataDir: this.setup.dataDir, keepData: true, env, startTimeoutMs: 30_000,
       configYaml: `streams.sync.policy: ${this.setup.syncPolicy}\n`,
@@ -43,7 +57,7 @@ export class BrokerUnderTest {
     liveBrokers.add(this.process);
   }
 
-  /** Graceful stop (SIGTERM; the profiler writes its file on this exit). */
+  /** Graceful stop (SIGTERM). */
   async stop(): Promise<void> {
     const p = this.process;
     if (p === undefined) return;
@@ -52,10 +66,22 @@ export class BrokerUnderTest {
     liveBrokers.delete(p);
   }
 
-  /** Stops and starts again on the same data directory. */
-  async restart(profileDir?: string): Promise<void> {
-    await this.stop();
-    await this.start(profileDir);
+  /** Starts the CPU profiler in the broker (it must have been started with a profile directory). */
+  async startProfiler(): Promise<void> {
+    process.kill(this.running.pid, "SIGUSR2");
+    await sleep(PROFILER_SETTLE_MS);
+  }
+
+  /** Stops the profiler; resolves with the .cpuprofile it wrote in `profileDir`, or undefined after a bound. */
+  async stopProfiler(profileDir: string): Promise<string | undefined> {
+    const before = new Set(profilesIn(profileDir));
+    process.kill(this.running.pid, "SIGUSR2");
+    for (let waitedMs = 0; waitedMs < PROFILE_WRITE_BOUND_MS; waitedMs += 100) {
+      const file = profilesIn(profileDir).find((f) => !before.has(f));
+      if (file !== undefined) return file;
+      await sleep(100);
+    }
+    return undefined;
   }
 }
 
