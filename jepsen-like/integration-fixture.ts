@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type NatsConnection, type Subscription } from "nats";
+import { connect, createInbox, type NatsConnection, type Subscription } from "nats";
 import { decodeWire } from "../src/io/wire/api-codec.js";
 import type { Ack } from "../src/io/wire/api-types.js";
 import { decodeEnvelopeOf, MsgType } from "../src/io/wire/envelope.js";
@@ -166,6 +166,26 @@ export async function collectNats(sub: Subscription, n: number, timeoutMs: numbe
     sub.unsubscribe();
   }
   return got;
+}
+
+/**
+ * Returns once everything the broker sent on its NATS connection so far (partition SUBs
+ * included) has been processed by the NATS server: a PublishToSubject from the broker's
+ * connection is seen on ours. Works around CreateStream answering before its SUB is registered.
+ */
+export async function syncBrokerNats(env: IntegrationEnv): Promise<void> {
+  const subject = createInbox();
+  const sub = env.nc.subscribe(subject, { max: 1 });
+  await env.nc.flush();
+  await env.client.publishToSubject({ subject, value: new Uint8Array([1]), ackPolicy: "NONE" }, { timeoutMs: 5000 });
+  const got = await collectNats(sub, 1, 5000);
+  if (got.length !== 1) throw new Error("the broker's NATS connection did not deliver a PublishToSubject within 5 s");
+}
+
+/** CreateStream, then syncBrokerNats: plain NATS publishes to the stream's subjects are captured. */
+export async function createStreamForNats(env: IntegrationEnv, request: ProtoObject): Promise<void> {
+  await env.client.createStream(request, { timeoutMs: 5000 });
+  await syncBrokerNats(env);
 }
 
 /** Waits until the partition's high watermark reaches `offset`. */

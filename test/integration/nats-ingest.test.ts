@@ -8,7 +8,7 @@ import { AckError, AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodeEnvelopeWithCrc, encodePublishEnvelope, MsgType } from "../../src/io/wire/envelope.js";
 import { encodeWire } from "../../src/io/wire/api-codec.js";
 import {
-  collectNats, decodeAck, natsModes, startEnv, subscribeRead, waitForHighWatermark, type IntegrationEnv,
+  collectNats, createStreamForNats, decodeAck, natsModes, startEnv, subscribeRead, waitForHighWatermark, type IntegrationEnv,
 } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
@@ -27,7 +27,7 @@ for (const mode of natsModes()) {
       (await subscribeRead(env.client, { stream, partition, startPosition: "EARLIEST", stopPosition: "STOP_LATEST" }, count)).messages;
 
     test("raw payloads are stored verbatim as the value with subject and reply headers", T, async () => {
-      await env.client.createStream({ name: "ing-raw", subject: "ing.raw" });
+      await createStreamForNats(env, { name: "ing-raw", subject: "ing.raw" });
       const payloads = [enc.encode("hello"), new Uint8Array([0, 1, 2, 255, 254]), new Uint8Array(0), new Uint8Array([0xb9, 0x0e])];
       env.nc.publish("ing.raw", payloads[0], { reply: "reply.to.me" });
       for (const p of payloads.slice(1)) env.nc.publish("ing.raw", p);
@@ -59,7 +59,7 @@ for (const mode of natsModes()) {
       test(`enveloped messages with ack policy ${policy}: acks carry every field`, T, async () => {
         const stream = `ing-env-${policy.toLowerCase()}`;
         const subject = `ing.env.${policy.toLowerCase()}`;
-        await env.client.createStream({ name: stream, subject, partitions: 2 });
+        await createStreamForNats(env, { name: stream, subject, partitions: 2 });
         const inbox = createInbox();
         const acks = env.nc.subscribe(inbox);
         await env.nc.flush();
@@ -111,7 +111,7 @@ for (const mode of natsModes()) {
     }
 
     test("a truncated or wrong-CRC envelope is stored raw; a good CRC envelope is decoded", T, async () => {
-      await env.client.createStream({ name: "ing-bad-env", subject: "ing.badenv" });
+      await createStreamForNats(env, { name: "ing-bad-env", subject: "ing.badenv" });
       const good = encodePublishEnvelope({ key: enc.encode("key"), value: enc.encode("value-that-is-long-enough") });
       const truncatedHeader = good.slice(0, 6);
       const truncatedBody = good.slice(0, good.length - 5);
@@ -140,8 +140,31 @@ for (const mode of natsModes()) {
       await waitForHighWatermark(env.client, "ing-bad-env", 0, sent.length);
     });
 
+    // Known broker bug: the driver replies to CreateStream without flushing the partition's NATS
+    // SUB, so a publish on another connection right after can reach the NATS server first and
+    // be lost (about 1 in 40 against nats-server). The other tests use createStreamForNats.
+    test("a NATS publish right after CreateStream returns is captured", {
+      ...T, todo: "broker bug: CreateStream answers before the partition's NATS subscription is registered (no flush)",
+    }, async () => {
+      const n = 100;
+      for (let i = 0; i < n; i++) {
+        await env.client.createStream({ name: `ing-race-${i}`, subject: `ing.race.${i}` }, { timeoutMs: 5000 });
+        env.nc.publish(`ing.race.${i}`, enc.encode("first"));
+      }
+      await env.nc.flush();
+      const lost: number[] = [];
+      for (let i = 0; i < n; i++) {
+        try {
+          await waitForHighWatermark(env.client, `ing-race-${i}`, 0, 0, i === 0 ? 2000 : 100);
+        } catch {
+          lost.push(i);
+        }
+      }
+      assert.deepEqual(lost, [], `${lost.length} of ${n} first messages lost`);
+    });
+
     test("an oversized message gets a TOO_LARGE ack and is not stored", T, async () => {
-      await env.client.createStream({ name: "ing-big", subject: "ing.big" });
+      await createStreamForNats(env, { name: "ing-big", subject: "ing.big" });
       const inbox = createInbox();
       const acks = env.nc.subscribe(inbox);
       await env.nc.flush();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createInbox } from "nats";
 import type { PublishResponse, SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
 import {
-  collectNats, natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv,
+  collectNats, createStreamForNats, natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv,
 } from "../../jepsen-like/integration-fixture.js";
 import { AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
@@ -76,7 +76,7 @@ for (const mode of natsModes()) {
 
     test("SIGTERM then restart on the same data dir: every stream, flag and record is back byte for byte", T, async () => {
       const n = 60;
-      await env.client.createStream({ name: "rs-mix", subject: "rs.mix", partitions: 2 });
+      await createStreamForNats(env, { name: "rs-mix", subject: "rs.mix", partitions: 2 });
       await env.client.createStream({ name: "rs-paused", subject: "rs.paused" });
       await env.client.createStream({ name: "rs-ro", subject: "rs.ro" });
       await publishMix(env, "rs-mix", "rs.mix", n);

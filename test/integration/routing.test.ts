@@ -2,7 +2,7 @@
 // queue groups (streams in one group split a subject's messages; other groups each get all).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { natsModes, startEnv, subscribeRead, waitUntil, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
+import { createStreamForNats, natsModes, startEnv, subscribeRead, waitUntil, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
 const enc = new TextEncoder();
@@ -19,7 +19,7 @@ for (const mode of natsModes()) {
       (await subscribeRead(env.client, { stream, partition, startPosition: "EARLIEST", stopPosition: "STOP_LATEST" })).messages;
 
     test("a `*` stream takes every matching subject, records the subject, and ignores the rest", T, async () => {
-      await env.client.createStream({ name: "wc-star", subject: "events.*", partitions: 2 });
+      await createStreamForNats(env, { name: "wc-star", subject: "events.*", partitions: 2 });
       for (const subject of ["events.a", "events", "events.b", "events.a.b", "other.a", "events.c", "events.x.1"]) {
         env.nc.publish(subject, enc.encode(`on ${subject}`));
       }
@@ -35,7 +35,7 @@ for (const mode of natsModes()) {
     });
 
     test("a `>` stream takes every subject below it", T, async () => {
-      await env.client.createStream({ name: "wc-gt", subject: "logs.>" });
+      await createStreamForNats(env, { name: "wc-gt", subject: "logs.>" });
       for (const subject of ["logs", "logs.a", "logs.a.b.c", "logsx.a"]) env.nc.publish(subject, enc.encode(subject));
       await env.nc.flush();
       await waitUntil(async () => (await newest("wc-gt")) >= 1, 5000, "> messages");
@@ -44,7 +44,7 @@ for (const mode of natsModes()) {
 
     test("streams in one group split the messages; another group and a groupless stream get them all", T, async () => {
       const streams = [["qg-a1", "g1"], ["qg-a2", "g1"], ["qg-b", "g2"], ["qg-none", ""]] as const;
-      for (const [name, group] of streams) await env.client.createStream({ name, subject: "jobs.work", group });
+      for (const [name, group] of streams) await createStreamForNats(env, { name, subject: "jobs.work", group });
       const n = 100;
       for (let i = 0; i < n; i++) env.nc.publish("jobs.work", enc.encode(`job${i}`));
       await env.nc.flush();
