@@ -8,7 +8,7 @@ import { AckError, AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodeEnvelopeWithCrc, encodePublishEnvelope, MsgType } from "../../src/io/wire/envelope.js";
 import { encodeWire } from "../../src/io/wire/api-codec.js";
 import {
-  collectNats, createStreamForNats, decodeAck, natsModes, startEnv, subscribeRead, waitForHighWatermark, type IntegrationEnv,
+  collectNats, createStreamForNats, decodeAck, natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv,
 } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
@@ -184,6 +184,20 @@ for (const mode of natsModes()) {
       assert.equal(small.offset, 0n);
       const got = await readAll("ing-big");
       assert.deepEqual(got.map((m) => m.value.toString()), ["small"]);
+    });
+    test("an oversized Publish is InvalidArgument; in PublishAsync a BAD_REQUEST asyncError", T, async () => {
+      await env.client.createStream({ name: "ing-big-api", subject: "ing.bigapi" });
+      const big = Buffer.alloc(MAX_BYTES + 10, 7);
+      await assert.rejects(env.client.publish({ stream: "ing-big-api", value: big, ackPolicy: "LEADER" }, { timeoutMs: 5000 }),
+        (e: { code?: number; details?: string }) => e.code === 3 && /message exceeds max replication size/.test(e.details ?? ""));
+      const session = env.client.publishAsync();
+      session.send({ stream: "ing-big-api", value: big, correlationId: "big", ackPolicy: "LEADER" });
+      const first = await within(session.responses.next(), 5000, "PublishAsync response");
+      session.cancel();
+      assert.equal(first.value?.correlationId, "big");
+      assert.equal(first.value?.asyncError?.code, "BAD_REQUEST");
+      const meta = (await env.client.fetchPartitionMetadata("ing-big-api", 0))["metadata"] as { newestOffset: string };
+      assert.equal(meta.newestOffset, "-1");
     });
   });
 }

@@ -187,5 +187,18 @@ for (const mode of natsModes()) {
       assert.equal(p0.paused, false);
       assert.deepEqual((await values("pub-paused")).map((m) => m.value.toString()), ["before", "after"]);
     });
+    test("optimistic concurrency: a wrong expectedOffset is Unknown \"incorrect expected offset\"", T, async () => {
+      await env.client.createStream({ name: "pub-occ", subject: "pub.occ", optimisticConcurrencyControl: { value: true } });
+      const first = await env.client.publish({ stream: "pub-occ", value: Buffer.from("a"), expectedOffset: "0", ackPolicy: "LEADER" }, { timeoutMs: 5000 });
+      assert.equal(first.ack?.offset, "0");
+      const wrong = await rejects(env.client.publish({ stream: "pub-occ", value: Buffer.from("b"), expectedOffset: "5", ackPolicy: "LEADER" }, { timeoutMs: 5000 }));
+      assert.equal(wrong.code, Status.UNKNOWN);
+      assert.match(wrong.details, /incorrect expected offset/);
+      const none = await rejects(env.client.publish({ stream: "pub-occ", value: Buffer.from("c"), expectedOffset: "1", ackPolicy: "NONE" }, { timeoutMs: 5000 }));
+      assert.equal(none.code, Status.INVALID_ARGUMENT);
+      const second = await env.client.publish({ stream: "pub-occ", value: Buffer.from("d"), expectedOffset: "1", ackPolicy: "LEADER" }, { timeoutMs: 5000 });
+      assert.equal(second.ack?.offset, "1");
+      assert.deepEqual((await values("pub-occ")).map((m) => m.value.toString()), ["a", "d"]);
+    });
   });
 }
