@@ -6,6 +6,7 @@ import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import { natsModes, startEnv, waitForHighWatermark, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 
 async function rejects(p: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -22,8 +23,8 @@ type StreamMeta = { name: string; subject: string; error: string; creationTimest
 for (const mode of natsModes()) {
   describe(`admin (${mode.name})`, { skip: mode.skip }, () => {
     let env: IntegrationEnv;
-    before(async () => { env = await startEnv(mode); });
-    after(async () => { await env?.stop(); });
+    before(async () => { env = await startEnv(mode); }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     test("CreateStream defaults to one partition and rejects a duplicate with AlreadyExists", T, async () => {
       assert.deepEqual(await env.client.createStream({ name: "adm-a", subject: "adm.a" }), {});

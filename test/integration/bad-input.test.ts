@@ -8,6 +8,7 @@ import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import { natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 const enc = new TextEncoder();
 
 async function rejects(p: Promise<unknown>): Promise<ServiceError> {
@@ -51,8 +52,8 @@ for (const mode of natsModes()) {
       env = await startEnv(mode);
       await env.client.createStream({ name: "bad-ok", subject: "bad.ok" });
       await env.client.publish({ stream: "bad-ok", value: Buffer.from("kept"), ackPolicy: "LEADER" }, { timeoutMs: 5000 });
-    });
-    after(async () => { await env?.stop(); });
+    }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     const stillServing = async (marker: string): Promise<void> => {
       assert.equal(env.nc.isClosed(), false);

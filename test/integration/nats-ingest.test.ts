@@ -12,6 +12,7 @@ import {
 } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 const MAX_BYTES = 2048;
 const enc = new TextEncoder();
 
@@ -20,8 +21,8 @@ for (const mode of natsModes()) {
     let env: IntegrationEnv;
     before(async () => {
       env = await startEnv(mode, { configYaml: `clustering:\n  replication.max.bytes: ${MAX_BYTES}\n` });
-    });
-    after(async () => { await env?.stop(); });
+    }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     const readAll = async (stream: string, partition = 0, count = Infinity) =>
       (await subscribeRead(env.client, { stream, partition, startPosition: "EARLIEST", stopPosition: "STOP_LATEST" }, count)).messages;

@@ -8,6 +8,7 @@ import type { PublishResponse, ReceivedAck } from "../../jepsen-like/grpc-test-c
 import { natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 const POLICIES = ["LEADER", "ALL", "NONE"] as const;
 
 async function rejects(p: Promise<unknown>): Promise<ServiceError> {
@@ -36,8 +37,8 @@ function assertAck(ack: ReceivedAck | null, expected: { stream: string; subject:
 for (const mode of natsModes()) {
   describe(`publish RPCs (${mode.name})`, { skip: mode.skip }, () => {
     let env: IntegrationEnv;
-    before(async () => { env = await startEnv(mode); });
-    after(async () => { await env?.stop(); });
+    before(async () => { env = await startEnv(mode); }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     const values = async (stream: string, partition = 0) =>
       (await subscribeRead(env.client, { stream, partition, startPosition: "EARLIEST", stopPosition: "STOP_LATEST" })).messages;

@@ -12,6 +12,7 @@ import { AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
 
 const T = { timeout: 60_000 };
+const HOOK = { timeout: 60_000 };
 const enc = new TextEncoder();
 
 type StreamMeta = { name: string; subject: string; creationTimestamp: string; partitions: Record<string, { paused: boolean; readonly: boolean; highWatermark: string; newestOffset: string }> };
@@ -71,8 +72,8 @@ async function publishMix(env: IntegrationEnv, stream: string, subject: string, 
 for (const mode of natsModes()) {
   describe(`restart (${mode.name})`, { skip: mode.skip }, () => {
     let env: IntegrationEnv;
-    before(async () => { env = await startEnv(mode); });
-    after(async () => { await env?.stop(); });
+    before(async () => { env = await startEnv(mode); }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     test("SIGTERM then restart on the same data dir: every stream, flag and record is back byte for byte", T, async () => {
       const n = 60;

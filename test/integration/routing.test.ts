@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { createStreamForNats, natsModes, startEnv, subscribeRead, waitUntil, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 const enc = new TextEncoder();
 
 for (const mode of natsModes()) {
   describe(`wildcard and queue-group streams (${mode.name})`, { skip: mode.skip }, () => {
     let env: IntegrationEnv;
-    before(async () => { env = await startEnv(mode); });
-    after(async () => { await env?.stop(); });
+    before(async () => { env = await startEnv(mode); }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     const newest = async (stream: string, partition = 0): Promise<number> =>
       Number(((await env.client.fetchPartitionMetadata(stream, partition, { timeoutMs: 2000 }))["metadata"] as { highWatermark: string }).highWatermark);

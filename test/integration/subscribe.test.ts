@@ -8,6 +8,7 @@ import type { SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
 import { natsModes, startEnv, subscribeRead, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 
 const T = { timeout: 20_000 };
+const HOOK = { timeout: 60_000 };
 const N = 10;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const offsets = (ms: readonly SubscribedMessage[]): number[] => ms.map((m) => Number(m.offset));
@@ -27,8 +28,8 @@ for (const mode of natsModes()) {
         await sleep(3);
       }
       records = (await subscribeRead(env.client, { stream: "sub-pos", startPosition: "EARLIEST", stopPosition: "STOP_LATEST" })).messages;
-    });
-    after(async () => { await env?.stop(); });
+    }, HOOK);
+    after(async () => { await env?.stop(); }, HOOK);
 
     const read = (request: Record<string, unknown>, count?: number, timeoutMs?: number) =>
       subscribeRead(env.client, { stream: "sub-pos", ...request }, count, timeoutMs);
