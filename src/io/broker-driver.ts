@@ -50,6 +50,8 @@ export class BrokerDriver implements BrokerService {
   private nextId = 1;
   private readonly wallOriginNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   private stopped = false;
+  /** Set while applying a step that subscribed to NATS subjects (see apply). */
+  private deferApiReplies = false;
 
   /** Recovers the broker from `dataDir` and starts consuming its partitions' subjects. */
   constructor(private readonly options: BrokerDriverOptions) {
@@ -148,7 +150,11 @@ export class BrokerDriver implements BrokerService {
   private apply(first: BrokerOutputs): void {
     let out: BrokerOutputs | undefined = first;
     while (out !== undefined) {
-      for (const e of [...out.reply, ...out.replyAfterPersist]) this.applyNatsEffect(e);
+      let subscribed = false;
+      for (const e of [...out.reply, ...out.replyAfterPersist]) subscribed = this.applyNatsEffect(e) || subscribed;
+      // "CreateStream returned" must mean the subject is being captured: API answers of a step
+      // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
+      this.deferApiReplies = subscribed;
       for (const s of out.send) this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
       logCoreEvents(this.options.logger, out.log);
       const failure = this.persist(out);
@@ -187,7 +193,8 @@ export class BrokerDriver implements BrokerService {
     this.timer.unref();
   }
 
-  private applyNatsEffect(effect: BrokerEffect): void {
+  /** Applies a NATS subscribe/unsubscribe effect; true when it subscribed. */
+  private applyNatsEffect(effect: BrokerEffect): boolean {
     if (effect.kind === "natsSubscribe") {
       const sid = effect.sid;
       const sub = this.options.nats.subscribe(effect.subject, {
@@ -198,18 +205,28 @@ export class BrokerDriver implements BrokerService {
         },
       });
       this.natsSubs.set(sid, sub);
-    } else if (effect.kind === "natsUnsubscribe") {
+      return true;
+    }
+    if (effect.kind === "natsUnsubscribe") {
       this.natsSubs.get(effect.sid)?.unsubscribe();
       this.natsSubs.delete(effect.sid);
     }
+    return false;
   }
 
   private dispatch(effect: BrokerEffect): void {
     switch (effect.kind) {
-      case "apiResponse":
-        this.requests.get(effect.requestId)?.(effect.result);
+      case "apiResponse": {
+        const resolve = this.requests.get(effect.requestId);
         this.requests.delete(effect.requestId);
+        if (resolve === undefined) return;
+        if (!this.deferApiReplies) return resolve(effect.result);
+        this.options.nats.flush().then(
+          () => resolve(effect.result),
+          () => resolve(effect.result),
+        );
         return;
+      }
       case "subscribed":
         return this.onSubscribed(effect.subscriptionId, effect.result);
       case "subscriptionRecords":

@@ -105,7 +105,8 @@ test("a full disk refuses the write with error acks and loses nothing already st
   const h = new BrokerHarness();
   h.request(createS());
   for (let i = 0; i < 5; i++) h.publish("s", utf8(`kept${i}`));
-  h.disk.setFaults({ capacityBytes: h.disk.usedBytes() + 10 });
+  // Room for the small repair writes (buffered index entries), not for the big message.
+  h.disk.setFaults({ capacityBytes: h.disk.usedBytes() + 300 });
   h.publish("s", h.codec.encodePublish({ key: null, value: utf8("x".repeat(500)), headers: [], ackInbox: "acks", correlationId: "big", ackPolicy: "ALL", expectedOffset: -1 }, "s", "s"));
   const ack = h.sent.map((s) => decodeAckForSim(s.data)).find((a) => a?.correlationId === "big");
   assert.equal(ack?.ackError, "UNKNOWN");
@@ -114,6 +115,19 @@ test("a full disk refuses the write with error acks and loses nothing already st
   assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4", "after"]);
   h.crash();
   assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4", "after"]);
+});
+
+test("a disk too full even to repair after ENOSPC escalates to fail-stop instead of looping", () => {
+  const h = new BrokerHarness();
+  h.request(createS());
+  for (let i = 0; i < 5; i++) h.publish("s", utf8(`kept${i}`));
+  h.disk.setFaults({ capacityBytes: h.disk.usedBytes() });
+  h.publish("s", utf8("x".repeat(500)));
+  const create = h.request({ kind: "createStream", name: "t", subject: "t", group: "", replicationFactor: 1, partitions: 1, overrides: {} });
+  assert.equal(create.ok ? "" : create.error.code, "DiskFailed");
+  h.disk.setFaults({ capacityBytes: undefined });
+  h.crash();
+  assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4"]);
 });
 
 test("a failed disk (EIO) is fail-stop: writes refused, metadata still readable, nothing acked lost", () => {

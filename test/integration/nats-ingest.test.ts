@@ -141,12 +141,10 @@ for (const mode of natsModes()) {
       await waitForHighWatermark(env.client, "ing-bad-env", 0, sent.length);
     });
 
-    // Known broker bug: the driver replies to CreateStream without flushing the partition's NATS
-    // SUB, so a publish on another connection right after can reach the NATS server first and
-    // be lost (about 1 in 40 against nats-server). The other tests use createStreamForNats.
-    test("a NATS publish right after CreateStream returns is captured", {
-      ...T, todo: "broker bug: CreateStream answers before the partition's NATS subscription is registered (no flush)",
-    }, async () => {
+    // Regression: the driver once replied to CreateStream before the NATS server had the
+    // partition's SUB, so a publish on another connection right after could be lost (about 1 in
+    // 40 against nats-server). The reply now waits for a NATS flush.
+    test("a NATS publish right after CreateStream returns is captured", T, async () => {
       const n = 100;
       for (let i = 0; i < n; i++) {
         await env.client.createStream({ name: `ing-race-${i}`, subject: `ing.race.${i}` }, { timeoutMs: 5000 });

@@ -29,16 +29,22 @@ test("open on an empty disk creates the directory and segment 0", () => {
   assert.equal(h.log.highWatermark, -1);
 });
 
-test("append as leader: consecutive offsets, one log write, one index write, one trailing fdatasync", () => {
+test("append as leader: consecutive offsets, one log write, one trailing fdatasync; index entries buffered until a sync", () => {
   const h = new LogHarness(testLogConfig());
   const r = h.log.appendAsLeader([message("a", "1"), message(null, "2", [["subject", "x"]])], T0, E1, NOW);
   assert.ok(r.ok);
   assert.equal(r.value.firstOffset, 0);
   assert.equal(r.value.lastOffset, 1);
   const kinds = r.value.ops.filter((o) => o.kind !== "create" && o.kind !== "rename" && o.kind !== "syncDir" && !("path" in o && o.path.includes("checkpoint")));
-  assert.deepEqual(kinds.map((o) => o.kind), ["write", "write", "fdatasync"]);
+  assert.deepEqual(kinds.map((o) => o.kind), ["write", "fdatasync"]);
+  assert.ok(kinds[0]?.kind === "write" && kinds[0].path.endsWith(".log"));
   assert.equal(r.value.ops[r.value.ops.length - 1]?.kind, "fdatasync");
   h.apply(r.value.ops);
+  // The buffered index entries go out with the next sync (or roll, truncate, cleanup, close).
+  const flush = h.log.syncOps();
+  assert.deepEqual(flush.map((o) => (o.kind === "write" ? `write ${o.path.slice(-6)}` : o.kind)), ["write .index"]);
+  h.apply(flush);
+  assert.equal(h.disk.stat(`${h.log.dir}/00000000000000000000.index`)?.size, 40);
   assert.equal(h.log.recoveryPoint, 2);
   const read = h.log.read(0 as Offset, 1 as Offset, 1 << 20);
   assert.ok(read.ok);
@@ -60,7 +66,7 @@ test("sync policy never and interval: no fdatasync on append; interval syncs fro
     h.apply(r.value.ops);
     assert.equal(h.log.recoveryPoint, 0);
     const sync = h.log.syncOps();
-    assert.deepEqual(sync.map((o) => o.kind), ["fdatasync"]);
+    assert.deepEqual(sync.map((o) => o.kind), ["write", "fdatasync"]);
     h.apply(sync);
     assert.equal(h.log.recoveryPoint, 1);
     assert.deepEqual(h.log.syncOps(), []);

@@ -41,6 +41,8 @@ export interface BrokerState {
   stopped: boolean;
   /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
   failed: string | undefined;
+  /** True while the persist that repairs an ENOSPC failure is in flight (a second failure is fail-stop). */
+  repairingDiskFull: boolean;
 }
 
 /** The map key of a partition. */

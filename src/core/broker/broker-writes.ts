@@ -31,6 +31,7 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
 export function onPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
   completeToken(state, token);
   state.metadataLog.confirm();
+  state.repairingDiskFull = false;
   const ctx = appendContext(state, out);
   for (const partition of state.partitions.values()) {
     if (partition.onPersisted(token, time, ctx)) state.dirty.add(partition);
@@ -46,7 +47,9 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
 export function onPersistFailed(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
   completeToken(state, token);
   const ctx = appendContext(state, out);
-  if (error.code === "ENOSPC") {
+  // A repair that fails again (the repair itself needs space) is fail-stop: never loop.
+  if (error.code === "ENOSPC" && !state.repairingDiskFull) {
+    state.repairingDiskFull = true;
     out.log.push({ level: "error", msg: "disk full: refusing writes that do not fit", fields: { token, error: error.message } });
     out.persist.push(...state.metadataLog.rewriteUnconfirmed());
     for (const partition of state.partitions.values()) partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });

@@ -30,6 +30,9 @@ export const HW_CHECKPOINT_FILE = "replication-offset-checkpoint";
 /** File holding the leader epoch cache (spec §6.1). */
 export const EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
 
+// Buffered index bytes are written once they reach this size (see CommitLog.pendingIndex).
+const INDEX_WRITE_BYTES = 64 * 1024;
+
 // Relative offsets in the index are int32: roll before a segment would need a larger one.
 const MAX_RELATIVE_OFFSET = 0x7fffffff;
 
@@ -88,6 +91,12 @@ export class CommitLog {
   private readonly unsyncedLogs = new Set<string>();
   private readonly unsyncedIndexes = new Set<string>();
   private readonly headerKeys = new HeaderKeyCache();
+  /**
+   * Index entries not yet written to the active segment's .index file. The index is never needed
+   * on disk to be current (recovery rebuilds it from the log), so entries are written in chunks of
+   * INDEX_WRITE_BYTES, or at a sync, roll, truncate, cleanup or close: one syscall per append, not two.
+   */
+  private pendingIndex: { readonly path: string; readonly position: number; readonly chunks: Uint8Array[]; bytes: number } | undefined;
   private readonly crc32c: Crc32c;
   private closed = false;
 
@@ -238,10 +247,13 @@ export class CommitLog {
 
   private pushWriteOps(ops: DiskOp[], segment: Segment, logPosition: number, logBytes: Uint8Array, indexPosition: number, indexBytes: Uint8Array): void {
     assert(segment.sizeBytes <= 0x7fffffff, "CommitLog: segment grew past 2 GiB");
-    ops.push(
-      { kind: "write", path: segment.logPath, position: logPosition, chunks: [logBytes] },
-      { kind: "write", path: segment.indexPath, position: indexPosition, chunks: [indexBytes] },
-    );
+    ops.push({ kind: "write", path: segment.logPath, position: logPosition, chunks: [logBytes] });
+    const pending = this.pendingIndex;
+    if (pending !== undefined && (pending.path !== segment.indexPath || pending.position + pending.bytes !== indexPosition)) ops.push(...this.flushIndexOps());
+    if (this.pendingIndex === undefined) this.pendingIndex = { path: segment.indexPath, position: indexPosition, chunks: [], bytes: 0 };
+    this.pendingIndex.chunks.push(indexBytes);
+    this.pendingIndex.bytes += indexBytes.length;
+    if (this.pendingIndex.bytes >= INDEX_WRITE_BYTES) ops.push(...this.flushIndexOps());
     this.unsyncedIndexes.add(segment.indexPath);
     if (this.config.syncPolicy === "always") {
       ops.push({ kind: "fdatasync", path: segment.logPath });
@@ -249,6 +261,14 @@ export class CommitLog {
     } else {
       this.unsyncedLogs.add(segment.logPath);
     }
+  }
+
+  /** The op that writes the buffered index entries (none when nothing is buffered). */
+  private flushIndexOps(): DiskOp[] {
+    const pending = this.pendingIndex;
+    this.pendingIndex = undefined;
+    if (pending === undefined || pending.bytes === 0) return [];
+    return [{ kind: "write", path: pending.path, position: pending.position, chunks: pending.chunks }];
   }
 
   private rollIfNeeded(incomingBytes: number, firstOffset: number, offsetSpan: number, nowMs: number): DiskOp[] {
@@ -266,7 +286,7 @@ export class CommitLog {
     // Whatever the sync policy, a sealed segment is flushed before its successor exists (as Kafka
     // does): otherwise a crash could keep the new segment but lose the old one's tail, leaving a
     // gap that recovery cannot tell from compaction.
-    const ops: DiskOp[] = [];
+    const ops: DiskOp[] = this.flushIndexOps();
     if (this.unsyncedLogs.delete(old.logPath)) ops.push({ kind: "fdatasync", path: old.logPath });
     if (this.unsyncedLogs.size === 0) this.recoveryPointOffset = Math.max(this.recoveryPointOffset, old.nextOffset);
     return [
@@ -324,7 +344,7 @@ export class CommitLog {
     }
     if (offset >= this.logEndOffset) return ok([]);
     const k = segmentFor(this.segments, offset);
-    const ops: DiskOp[] = [];
+    const ops: DiskOp[] = this.flushIndexOps();
     for (const gone of this.segments.splice(k + 1).reverse()) {
       ops.push(...this.forgetOps(gone), { kind: "remove", path: gone.logPath }, { kind: "remove", path: gone.indexPath }, { kind: "syncDir", path: this.dir });
     }
@@ -360,7 +380,7 @@ export class CommitLog {
    */
   cleanup(_nowMs: TimeMs, wallNs: TimestampNs): CleanupResult {
     assert(!this.closed, "CommitLog: cleanup after close");
-    const ops: DiskOp[] = [];
+    const ops: DiskOp[] = this.flushIndexOps();
     const events: LogEvent[] = [];
     const cut = retainedFrom(this.segments, this.config, wallNs);
     if (cut > 0) {
@@ -383,7 +403,7 @@ export class CommitLog {
 
   /** fdatasync ops for every segment written since the last sync (sync policy `interval`). */
   syncOps(): DiskOp[] {
-    const ops: DiskOp[] = [...this.unsyncedLogs].map((path) => ({ kind: "fdatasync", path }) as const);
+    const ops: DiskOp[] = [...this.flushIndexOps(), ...[...this.unsyncedLogs].map((path) => ({ kind: "fdatasync", path }) as const)];
     this.unsyncedLogs.clear();
     this.recoveryPointOffset = this.logEndOffset;
     return ops;
@@ -405,6 +425,7 @@ export class CommitLog {
 
   /** Removes the whole log directory (stream deleted). */
   delete(): DiskOp[] {
+    this.pendingIndex = undefined;
     const ops: DiskOp[] = [];
     if (!this.closed) for (const s of this.segments) ops.push(...this.forgetOps(s));
     this.closed = true;
