@@ -12,15 +12,12 @@ import { Broker, type BrokerInput, type BrokerOutputs } from "../src/core/broker
 import type { BrokerConfig } from "../src/core/broker/broker-config.js";
 import type { NatsDelivery } from "../src/core/broker/partition.js";
 import { failHeldReplies } from "../src/core/broker/failed-persist.js";
+import { BrokerInputQueue, type InputMaker } from "../src/core/broker/input-queue.js";
 import type { WireCodec } from "../src/core/broker/wire-codec.js";
 import type { SimDisk } from "./sim-disk.js";
 import type { SimNats } from "./sim-nats.js";
 import type { Simulation } from "./simulation.js";
 
-type InputMaker = (time: InputTime) => BrokerInput;
-
-/** A waiting input: NATS deliveries queue as data so consecutive ones coalesce into one batch. */
-type QueuedInput = { readonly delivery: NatsDelivery } | { readonly make: InputMaker };
 
 /** A simulated broker process that can crash and restart. */
 export class SimBrokerNode {
@@ -28,7 +25,7 @@ export class SimBrokerNode {
   /** Bumped on every crash so completions scheduled before it are ignored. */
   private generation = 0;
   private busy = false;
-  private readonly queued: QueuedInput[] = [];
+  private readonly queued = new BrokerInputQueue();
   private readonly natsHandles = new Map<number, number>();
   private deadline: { at: number; handle: ReturnType<Simulation["scheduleAt"]> } | undefined;
   /** Receives every effect (API responses, subscription records, ...). */
@@ -63,7 +60,7 @@ export class SimBrokerNode {
     this.crashes++;
     this.broker = undefined;
     this.busy = false;
-    this.queued.length = 0;
+    this.queued.clear();
     for (const handle of this.natsHandles.values()) this.nats.unsubscribe(handle);
     this.natsHandles.clear();
     if (this.deadline !== undefined) this.sim.cancel(this.deadline.handle);
@@ -74,29 +71,20 @@ export class SimBrokerNode {
   /** Feeds an input now, or as soon as the in-flight persist completes. Dropped while crashed. */
   input(make: InputMaker): void {
     if (this.broker === undefined) return;
-    this.queued.push({ make });
+    this.queued.push(make);
     if (!this.busy) this.next();
   }
 
   /** Delivers a NATS message; deliveries that wait behind a persist are batched together. */
   deliver(delivery: NatsDelivery): void {
     if (this.broker === undefined) return;
-    this.queued.push({ delivery });
+    this.queued.pushDelivery(delivery);
     if (!this.busy) this.next();
   }
 
   private next(): void {
-    const first = this.queued.shift();
-    if (first === undefined) return;
-    if ("make" in first) {
-      this.stepWith(first.make(this.time()));
-      return;
-    }
-    const messages = [first.delivery];
-    while (this.queued.length > 0 && "delivery" in (this.queued[0] as QueuedInput)) {
-      messages.push((this.queued.shift() as { delivery: NatsDelivery }).delivery);
-    }
-    this.stepWith({ kind: "natsMessages", messages, ...this.time() });
+    const input = this.queued.next(this.time());
+    if (input !== undefined) this.stepWith(input);
   }
 
   private stepWith(input: BrokerInput): void {

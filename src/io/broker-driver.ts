@@ -8,6 +8,7 @@ import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "..
 import type { BrokerConfig } from "../core/broker/broker-config.js";
 import type { NatsDelivery } from "../core/broker/partition.js";
 import { failHeldReplies } from "../core/broker/failed-persist.js";
+import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js";
 import type { Crc32c } from "../core/crc32c.js";
 import { applyDiskOp, DiskError } from "../core/disk.js";
 import type { Result } from "../core/errors.js";
@@ -19,8 +20,6 @@ import { mathRandom } from "./embedded-nats/math-random.js";
 import { logCoreEvents, type Logger } from "./logger.js";
 import { NodeDisk } from "./node-disk.js";
 
-type InputMaker = (time: InputTime) => BrokerInput;
-type Queued = { readonly delivery: NatsDelivery } | { readonly make: InputMaker };
 
 interface PendingSubscription {
   readonly sink: SubscriptionSink;
@@ -41,7 +40,7 @@ export interface BrokerDriverOptions {
 export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
   private readonly disk: NodeDisk;
-  private readonly queue: Queued[] = [];
+  private readonly queue = new BrokerInputQueue();
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly natsSubs = new Map<number, Subscription>();
@@ -89,7 +88,7 @@ export class BrokerDriver implements BrokerService {
     return new Promise((resolve) => {
       if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
       this.requests.set(requestId, resolve);
-      this.enqueue({ make: (t) => ({ kind: "apiRequest", requestId, request, ...t }) });
+      this.enqueue((t) => ({ kind: "apiRequest", requestId, request, ...t }));
     });
   }
 
@@ -98,14 +97,14 @@ export class BrokerDriver implements BrokerService {
     return new Promise((resolve) => {
       if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
       this.subscriptions.set(subscriptionId, { sink, resolve });
-      this.enqueue({ make: (t) => ({ kind: "subscribe", subscriptionId, request, ...t }) });
+      this.enqueue((t) => ({ kind: "subscribe", subscriptionId, request, ...t }));
     });
   }
 
   /** Stops intake, closes every log (checkpoints, syncs) and unsubscribes; idempotent. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
-    this.enqueue({ make: (t) => ({ kind: "shutdown", ...t }) });
+    this.enqueue((t) => ({ kind: "shutdown", ...t }));
     this.drain();
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -115,8 +114,17 @@ export class BrokerDriver implements BrokerService {
     this.disk.closeAll();
   }
 
-  private enqueue(item: Queued): void {
-    this.queue.push(item);
+  private enqueue(make: InputMaker): void {
+    this.queue.push(make);
+    this.schedule();
+  }
+
+  private enqueueDelivery(delivery: NatsDelivery): void {
+    this.queue.pushDelivery(delivery);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -125,19 +133,12 @@ export class BrokerDriver implements BrokerService {
     });
   }
 
-  /** Feeds every queued input to the core, coalescing consecutive NATS deliveries into one batch. */
+  /** Feeds every queued input to the core, consecutive NATS deliveries as one batch. */
   private drain(): void {
-    while (this.queue.length > 0 && !this.stopped) {
-      const first = this.queue.shift() as Queued;
-      if ("make" in first) {
-        this.stepWith(first.make(this.time()));
-        continue;
-      }
-      const messages = [first.delivery];
-      while (this.queue.length > 0 && "delivery" in (this.queue[0] as Queued)) {
-        messages.push((this.queue.shift() as { delivery: NatsDelivery }).delivery);
-      }
-      this.stepWith({ kind: "natsMessages", messages, ...this.time() });
+    while (!this.stopped) {
+      const input = this.queue.next(this.time());
+      if (input === undefined) break;
+      this.stepWith(input);
     }
     this.armTimer();
   }
@@ -189,7 +190,7 @@ export class BrokerDriver implements BrokerService {
     this.timer = undefined;
     if (deadline === undefined) return;
     const delayMs = Math.max(0, deadline - this.time().nowMs);
-    this.timer = setTimeout(() => this.enqueue({ make: (t) => ({ kind: "tick", ...t }) }), delayMs);
+    this.timer = setTimeout(() => this.enqueue((t) => ({ kind: "tick", ...t })), delayMs);
     this.timer.unref();
   }
 
@@ -201,7 +202,7 @@ export class BrokerDriver implements BrokerService {
         ...(effect.queue.length > 0 ? { queue: effect.queue } : {}),
         callback: (error, msg) => {
           if (error !== null) return this.options.logger.warn({ err: error.message, subject: effect.subject }, "NATS subscription error");
-          this.enqueue({ delivery: { sid, subject: msg.subject, reply: msg.reply ?? "", data: msg.data } });
+          this.enqueueDelivery({ sid, subject: msg.subject, reply: msg.reply ?? "", data: msg.data });
         },
       });
       this.natsSubs.set(sid, sub);
@@ -255,10 +256,10 @@ export class BrokerDriver implements BrokerService {
       ok: true,
       value: {
         startOffset: result.value.startOffset,
-        ready: () => this.enqueue({ make: (t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t }) }),
+        ready: () => this.enqueue((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t })),
         cancel: () => {
           this.subscriptions.delete(id);
-          this.enqueue({ make: (t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }) });
+          this.enqueue((t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }));
         },
       },
     });

@@ -3,7 +3,7 @@
 import type { OperatingError, Result } from "../errors.js";
 import type { StreamOverrides } from "../metadata/stream-config.js";
 import type { NodeId, Offset, TimestampNs } from "../types.js";
-import type { AckPolicy } from "./wire-codec.js";
+import type { PublishEnvelope } from "./wire-codec.js";
 
 /** Subscribe start positions (proto StartPosition). */
 export type StartPosition = "NEW_ONLY" | "OFFSET" | "EARLIEST" | "LATEST" | "TIMESTAMP";
@@ -26,19 +26,8 @@ export type ApiRequest =
   | { readonly kind: "setStreamReadonly"; readonly name: string; readonly partitions: readonly number[]; readonly readonly: boolean }
   | { readonly kind: "fetchMetadata"; readonly streams: readonly string[] }
   | { readonly kind: "fetchPartitionMetadata"; readonly stream: string; readonly partition: number }
-  | {
-      readonly kind: "publish";
-      readonly stream: string;
-      readonly partition: number;
-      readonly key: Uint8Array | null;
-      readonly value: Uint8Array;
-      readonly headers: readonly (readonly [string, Uint8Array])[];
-      /** Where the leader sends the ack; the shell fills in a fresh inbox when the client gave none. */
-      readonly ackInbox: string;
-      readonly correlationId: string;
-      readonly ackPolicy: AckPolicy;
-      readonly expectedOffset: number;
-    };
+  // The shell fills in a fresh ackInbox when the client gave none and wants an ack.
+  | ({ readonly kind: "publish"; readonly stream: string; readonly partition: number } & PublishEnvelope);
 
 /** A Subscribe call. */
 export interface SubscribeRequest {

@@ -4,7 +4,7 @@
 import type { Result } from "../../core/errors.js";
 import { err, ok } from "../../core/errors.js";
 import type { PublishRequest } from "../wire/api-types.js";
-import { PbReader, WireFormatError } from "../wire/pb-reader.js";
+import { PbReader, readStringBytesMapEntry, WireFormatError } from "../wire/pb-reader.js";
 import { int64FromHalves } from "../wire/pb-writer.js";
 
 const VARINT = 0;
@@ -13,27 +13,13 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 
 type MutablePublishRequest = { -readonly [K in keyof PublishRequest]: PublishRequest[K] };
 
-function readHeader(r: PbReader, headers: Map<string, Uint8Array>): void {
-  const end = r.delimited();
-  const entry = new PbReader(r.buf, r.pos, end);
-  let name = "";
-  let value = EMPTY;
-  while (entry.pos < end) {
-    const t = entry.tag();
-    if (t === ((1 << 3) | LEN)) name = entry.string();
-    else if (t === ((2 << 3) | LEN)) value = entry.bytes();
-    else entry.skip(t & 7);
-  }
-  r.pos = end;
-  headers.set(name, value);
-}
 
 function readLenField(r: PbReader, m: MutablePublishRequest, field: number, headers: Map<string, Uint8Array>): void {
   switch (field) {
     case 1: m.key = r.bytes(); return;
     case 2: m.value = r.bytes(); return;
     case 3: m.stream = r.string(); return;
-    case 5: readHeader(r, headers); return;
+    case 5: readStringBytesMapEntry(r, headers); return;
     case 6: m.ackInbox = r.string(); return;
     default: m.correlationId = r.string(); // field 7
   }

@@ -6,7 +6,7 @@ import type { Result } from "../../core/errors.js";
 import { err, ok } from "../../core/errors.js";
 import type { Message } from "./api-types.js";
 import { int64FromHalves } from "./pb-writer.js";
-import { PbReader, WireFormatError } from "./pb-reader.js";
+import { PbReader, readStringBytesMapEntry, WireFormatError } from "./pb-reader.js";
 
 const VARINT = 0;
 const LEN = 2;
@@ -14,20 +14,6 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 
 type MutableMessage = { -readonly [K in keyof Message]: Message[K] };
 
-function readHeader(r: PbReader, headers: Map<string, Uint8Array>): void {
-  const end = r.delimited();
-  const entry = new PbReader(r.buf, r.pos, end);
-  let name = "";
-  let value = EMPTY;
-  while (entry.pos < end) {
-    const t = entry.tag();
-    if (t === ((1 << 3) | LEN)) name = entry.string();
-    else if (t === ((2 << 3) | LEN)) value = entry.bytes();
-    else entry.skip(t & 7);
-  }
-  r.pos = end;
-  headers.set(name, value); // a repeated key: the last entry wins, as in Go
-}
 
 function readVarintField(r: PbReader, m: MutableMessage, field: number): void {
   r.varint();
@@ -44,7 +30,7 @@ function readLenField(r: PbReader, m: MutableMessage, field: number, headers: Ma
     case 5: m.stream = r.string(); return;
     case 7: m.subject = r.string(); return;
     case 8: m.replySubject = r.string(); return;
-    case 9: readHeader(r, headers); return;
+    case 9: readStringBytesMapEntry(r, headers); return;
     case 10: m.ackInbox = r.string(); return;
     default: m.correlationId = r.string(); // field 11
   }

@@ -122,3 +122,28 @@ export class PbReader {
     this.pos += n;
   }
 }
+
+/** Protobuf wire type of varints. */
+export const WIRE_TYPE_VARINT = 0;
+/** Protobuf wire type of length-delimited fields. */
+export const WIRE_TYPE_LEN = 2;
+const NO_BYTES: Uint8Array = new Uint8Array(0);
+
+/**
+ * Reads one entry of a `map<string, bytes>` field (key = 1, value = 2) into `map`; unknown fields
+ * in the entry are skipped and a repeated key keeps the last entry, as in Go.
+ */
+export function readStringBytesMapEntry(r: PbReader, map: Map<string, Uint8Array>): void {
+  const end = r.delimited();
+  const entry = new PbReader(r.buf, r.pos, end);
+  let name = "";
+  let value = NO_BYTES;
+  while (entry.pos < end) {
+    const t = entry.tag();
+    if (t === ((1 << 3) | WIRE_TYPE_LEN)) name = entry.string();
+    else if (t === ((2 << 3) | WIRE_TYPE_LEN)) value = entry.bytes();
+    else entry.skip(t & 7);
+  }
+  r.pos = end;
+  map.set(name, value);
+}
