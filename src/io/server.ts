@@ -15,6 +15,7 @@ import { startGrpcServer } from "./grpc/grpc-server.js";
 import type { Logger } from "./logger.js";
 import { NodeDisk } from "./node-disk.js";
 import { loadOrCreateServerId } from "./server-id.js";
+import { bestCrc32c } from "./native-crc32c.js";
 
 /** A running broker process. */
 export interface RunningServer {
@@ -57,9 +58,10 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger): Pro
   const proxy = new DeferredService(serverId, config.clustering.namespace, nc);
   const listen = listenAddress(config);
   const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port });
-  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, logger });
+  const crc = bestCrc32c();
+  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, logger, crc32c: crc.crc32c });
   proxy.target = driver;
-  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace }, "Liftbridge-TS started");
+  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS" }, "Liftbridge-TS started");
   return {
     serverId, grpcPort: grpc.port, natsUrl: nats.servers[0] ?? "", driver,
     close: async () => {

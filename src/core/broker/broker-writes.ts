@@ -109,14 +109,12 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
 }
 
 function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendContext {
-  const encoder = new TextEncoder();
   return {
     codec: state.deps.codec,
     reader: state.deps.reader,
     out,
     replicationMaxBytes: state.config.replicationMaxBytes,
     ackBeforePersist: state.config.plantedBugs?.ackBeforePersist === true,
-    utf8: (s) => encoder.encode(s),
     sendAck: (ack: AckFields, afterPersist: boolean) => {
       // NONE means no ack at all, and there is nowhere to send one without an inbox.
       if (ack.ackInbox.length === 0 || ack.ackPolicy === "NONE") return;

@@ -12,7 +12,7 @@ import type { PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import { offset, type Offset, type TimestampNs } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
-import type { AckError, AckFields, PublishEnvelope, WireCodec } from "./wire-codec.js";
+import type { AckError, AckFields, AckPolicy, PublishEnvelope, WireCodec } from "./wire-codec.js";
 
 /** A NATS message delivered to one of the broker's subscriptions. */
 export interface NatsDelivery {
@@ -27,11 +27,23 @@ export type PartitionRole =
   | { readonly kind: "leader" }
   | { readonly kind: "offline"; readonly reason: "paused" | "failed" | "deleted" };
 
-/** An ack waiting for the high watermark to pass its offset. */
+/** What an ack needs to know about one appended message. */
+interface AckTarget {
+  readonly msgSubject: string;
+  readonly ackInbox: string;
+  readonly correlationId: string;
+  readonly ackPolicy: AckPolicy;
+  readonly receptionTimestampNs: bigint;
+}
+
+/** An ALL ack waiting for the high watermark to pass its offset. */
 interface PendingAck {
   readonly offset: Offset;
-  readonly fields: Omit<AckFields, "commitTimestampNs">;
+  readonly target: AckTarget;
 }
+
+// Bound on cached subject encodings per partition (reply inboxes can be many and unique).
+const UTF8_CACHE_MAX = 1024;
 
 /** An appended batch waiting for its persist token. */
 interface PendingBatch {
@@ -48,6 +60,8 @@ export class Partition {
   readonly messagesReceived = { firstNs: 0n, latestNs: 0n };
   private readonly pendingBatches: PendingBatch[] = [];
   private pendingAcks: PendingAck[] = [];
+  private readonly utf8Cache = new Map<string, Uint8Array>();
+  private readonly encoder = new TextEncoder();
 
   constructor(
     readonly stream: StreamMeta,
@@ -70,69 +84,75 @@ export class Partition {
   appendDeliveries(deliveries: readonly NatsDelivery[], time: InputTime, token: number, ctx: AppendContext): void {
     if (this.role.kind !== "leader") return; // Not subscribed any more: NATS raced an unsubscribe.
     this.touchReceived(time.wallNs);
-    const accepted: Array<{ message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> }> = [];
-    for (const d of deliveries) {
-      const item = this.toAppend(d, time.wallNs, ctx);
-      if (item !== undefined) accepted.push(item);
-    }
-    if (accepted.length === 0) return;
+    const messages: AppendMessage[] = [];
+    const targets: AckTarget[] = [];
+    for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
+    if (messages.length === 0) return;
     if (this.stream.settings.optimisticConcurrencyControl) {
-      for (const item of accepted) this.appendBatch([item], time, token, ctx);
+      messages.forEach((m, i) => this.appendBatch([m], [targets[i] as AckTarget], time, token, ctx));
     } else {
-      this.appendBatch(accepted, time, token, ctx);
+      this.appendBatch(messages, targets, time, token, ctx);
     }
   }
 
-  private toAppend(
-    d: NatsDelivery,
-    wallNs: TimestampNs,
-    ctx: AppendContext,
-  ): { message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> } | undefined {
+  /** Decodes one delivery into `messages`/`targets`, or answers it at once (too large) or drops it. */
+  private toAppend(d: NatsDelivery, wallNs: TimestampNs, ctx: AppendContext, messages: AppendMessage[], targets: AckTarget[]): void {
     const envelope: PublishEnvelope | undefined = ctx.codec.parsePublish(d.data);
-    const fields = {
-      stream: this.stream.name, partitionSubject: this.stream.subject, msgSubject: d.subject,
-      ackInbox: envelope?.ackInbox ?? "", correlationId: envelope?.correlationId ?? "",
-      ackPolicy: envelope?.ackPolicy ?? ("NONE"), receptionTimestampNs: wallNs,
-    };
+    const target: AckTarget = envelope === undefined
+      ? { msgSubject: d.subject, ackInbox: "", correlationId: "", ackPolicy: "NONE", receptionTimestampNs: wallNs }
+      : { msgSubject: d.subject, ackInbox: envelope.ackInbox, correlationId: envelope.correlationId, ackPolicy: envelope.ackPolicy, receptionTimestampNs: wallNs };
     if (d.data.length > ctx.replicationMaxBytes) {
-      ctx.sendAck({ ...fields, offset: 0, ackError: "TOO_LARGE", commitTimestampNs: wallNs }, false);
-      return undefined;
+      ctx.sendAck(this.ack(target, 0, "TOO_LARGE", wallNs), false);
+      return;
     }
     // Readonly: NATS-published messages are dropped without an ack (spec §1, Readonly).
-    if (this.meta.readonly) return undefined;
-    const headers: Array<readonly [string, Uint8Array]> = [...(envelope?.headers ?? [])].filter(([k]) => k !== "subject" && k !== "reply");
-    headers.push(["subject", ctx.utf8(d.subject)], ["reply", ctx.utf8(d.reply)]);
-    const message: AppendMessage = envelope === undefined
+    if (this.meta.readonly) return;
+    const headers: Array<readonly [string, Uint8Array]> = [];
+    if (envelope !== undefined) for (const h of envelope.headers) if (h[0] !== "subject" && h[0] !== "reply") headers.push(h);
+    headers.push(["subject", this.utf8(d.subject)], ["reply", this.utf8(d.reply)]);
+    messages.push(envelope === undefined
       ? { key: null, value: d.data, headers }
-      : { key: envelope.key, value: envelope.value, headers, expectedOffset: this.stream.settings.optimisticConcurrencyControl ? envelope.expectedOffset : -1 };
-    return { message, fields };
+      : { key: envelope.key, value: envelope.value, headers, expectedOffset: this.stream.settings.optimisticConcurrencyControl ? envelope.expectedOffset : -1 });
+    targets.push(target);
   }
 
-  private appendBatch(
-    items: ReadonlyArray<{ message: AppendMessage; fields: Omit<AckFields, "commitTimestampNs" | "offset" | "ackError"> }>,
-    time: InputTime,
-    token: number,
-    ctx: AppendContext,
-  ): void {
-    const log = this.leaderLog;
-    const result = log.appendAsLeader(items.map((i) => i.message), time.wallNs, this.meta.leaderEpoch, time.nowMs);
+  /** UTF-8 bytes of a subject, cached: a partition sees the same few subjects over and over. */
+  private utf8(text: string): Uint8Array {
+    let bytes = this.utf8Cache.get(text);
+    if (bytes === undefined) {
+      if (this.utf8Cache.size >= UTF8_CACHE_MAX) this.utf8Cache.clear();
+      bytes = this.encoder.encode(text);
+      this.utf8Cache.set(text, bytes);
+    }
+    return bytes;
+  }
+
+  /** The Ack for one message of this partition. */
+  private ack(t: AckTarget, at: number, ackError: AckError, commitTimestampNs: bigint): AckFields {
+    return {
+      stream: this.stream.name, partitionSubject: this.stream.subject, msgSubject: t.msgSubject, offset: at,
+      ackInbox: t.ackInbox, correlationId: t.correlationId, ackPolicy: t.ackPolicy,
+      receptionTimestampNs: t.receptionTimestampNs, commitTimestampNs, ackError,
+    };
+  }
+
+  private appendBatch(messages: readonly AppendMessage[], targets: readonly AckTarget[], time: InputTime, token: number, ctx: AppendContext): void {
+    const result = this.leaderLog.appendAsLeader(messages, time.wallNs, this.meta.leaderEpoch, time.nowMs);
     if (!result.ok) {
       const ackError: AckError = result.error.code === "IncorrectOffset" ? "INCORRECT_OFFSET" : result.error.code === "MessageTooLarge" ? "TOO_LARGE" : "UNKNOWN";
-      for (const i of items) ctx.sendAck({ ...i.fields, offset: 0, ackError, commitTimestampNs: time.wallNs }, false);
+      for (const t of targets) ctx.sendAck(this.ack(t, 0, ackError, time.wallNs), false);
       ctx.out.log.push({ level: ackError === "UNKNOWN" ? "warn" : "debug", msg: "append refused", fields: { stream: this.stream.name, partition: this.meta.id, reason: result.error.message } });
       return;
     }
-    ctx.out.persist.push(...result.value.ops);
+    for (const op of result.value.ops) ctx.out.persist.push(op);
     const { firstOffset, lastOffset } = result.value;
     this.pendingBatches.push({ token, firstOffset, lastOffset });
-    items.forEach((item, i) => {
-      const at = offset(firstOffset + i);
-      if (item.fields.ackPolicy === "LEADER") {
-        ctx.sendAck({ ...item.fields, offset: at, ackError: "OK", commitTimestampNs: time.wallNs }, !ctx.ackBeforePersist);
-      } else if (item.fields.ackPolicy === "ALL") {
-        this.pendingAcks.push({ offset: at, fields: { ...item.fields, offset: at, ackError: "OK" } });
-      }
-    });
+    const afterPersist = !ctx.ackBeforePersist;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i] as AckTarget;
+      if (t.ackPolicy === "LEADER") ctx.sendAck(this.ack(t, firstOffset + i, "OK", time.wallNs), afterPersist);
+      else if (t.ackPolicy === "ALL") this.pendingAcks.push({ offset: offset(firstOffset + i), target: t });
+    }
   }
 
   /**
@@ -180,7 +200,7 @@ export class Partition {
   private errorPendingAcks(from: Offset, time: InputTime, ctx: AppendContext): void {
     const keep: PendingAck[] = [];
     for (const a of this.pendingAcks) {
-      if (a.offset >= from) ctx.sendAck({ ...a.fields, offset: 0, ackError: "UNKNOWN", commitTimestampNs: time.wallNs }, false);
+      if (a.offset >= from) ctx.sendAck(this.ack(a.target, 0, "UNKNOWN", time.wallNs), false);
       else keep.push(a);
     }
     this.pendingAcks = keep;
@@ -218,7 +238,7 @@ export class Partition {
     const hw = this.log?.highWatermark ?? -1;
     const still: PendingAck[] = [];
     for (const a of this.pendingAcks) {
-      if (a.offset <= hw) ctx.sendAck({ ...a.fields, commitTimestampNs: time.wallNs }, false);
+      if (a.offset <= hw) ctx.sendAck(this.ack(a.target, a.offset, "OK", time.wallNs), false);
       else still.push(a);
     }
     this.pendingAcks = still;
@@ -255,7 +275,6 @@ export interface AppendContext {
   readonly replicationMaxBytes: number;
   /** Planted bug (test only): LEADER acks skip the persist barrier. */
   readonly ackBeforePersist: boolean;
-  readonly utf8: (s: string) => Uint8Array;
   /** Sends an ack to its inbox (nothing when it has none); `afterPersist` orders it behind the batch. */
   readonly sendAck: (ack: AckFields, afterPersist: boolean) => void;
 }
