@@ -1,8 +1,7 @@
 // Subscribe (spec §2.5): the empty Message{} handshake first, then one Message per committed
 // record, then a terminal status. Flow control: the broker sends the next chunk only after ready(),
-// and ready() is called as soon as at most one chunk waits in grpc-js's buffers (at once if the
-// previous chunk has gone out, else when the stream drains): reads stay pipelined, at most two
-// chunks are ever buffered, and a slow client slows the reads down.
+// and ready() is called once the last write of a chunk has been taken by the HTTP/2 stream, so at
+// most one chunk sits in grpc-js's buffers and a slow client slows the reads down.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { SubscriberRecord } from "../../core/broker/api-types.js";
@@ -61,14 +60,9 @@ class SubscribeSession implements SubscriptionSink {
       return;
     }
     const messages = encodeSubscriberMessages(stream, partition, records);
-    let room = true;
-    for (const m of messages) room = this.call.write(m);
-    // `drain` is only emitted after a write returned false, so only wait for it then.
-    if (room || this.call.writableLength <= messages.length) {
-      handle.ready();
-      return;
-    }
-    this.call.once("drain", () => {
+    const last = messages.length - 1;
+    for (let i = 0; i < last; i++) this.call.write(messages[i]!);
+    this.call.write(messages[last]!, () => {
       if (!this.done) handle.ready();
     });
   }
