@@ -2,16 +2,15 @@
 // that acks over a real (embedded) NATS server from its own connection, as a partition leader does.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { status as Status, type ServiceError } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import { connect, type Msg, type NatsConnection } from "nats";
 import type { ApiRequest, ApiResponse, SubscribeRequest } from "../../src/core/broker/api-types.js";
 import { err, ok, type Result } from "../../src/core/errors.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../../src/io/broker-service.js";
-import { startEmbeddedNats, type EmbeddedNats } from "../../src/io/embedded-nats/server.js";
-import { startGrpcServer, type GrpcServer } from "../../src/io/grpc/grpc-server.js";
 import { AckError, AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodeAckEnvelope, parsePublishPayload } from "../../src/io/wire/envelope.js";
-import { createApiClient, type ApiClient, type PublishResponse } from "../../jepsen-like/grpc-test-client.js";
+import { startGrpcFixture, rejection, type GrpcFixture } from "../../jepsen-like/grpc-fixture.js";
+import { type ApiClient, type PublishResponse } from "../../jepsen-like/grpc-test-client.js";
 
 type Publish = Extract<ApiRequest, { kind: "publish" }>;
 const TS = 1_712_345_678_901_234_567n;
@@ -47,43 +46,29 @@ class FakeBroker implements BrokerService {
   }
 }
 
-let nats: EmbeddedNats;
-let nc: NatsConnection;
 let leaderNc: NatsConnection;
 let broker: FakeBroker;
-let server: GrpcServer;
 let client: ApiClient;
 
+let fixture: GrpcFixture<FakeBroker>;
+
 before(async () => {
-  nats = await startEmbeddedNats({ host: "127.0.0.1", port: 0 });
-  nc = await connect({ servers: `127.0.0.1:${nats.port}`, reconnect: false });
-  leaderNc = await connect({ servers: `127.0.0.1:${nats.port}`, reconnect: false });
-  broker = new FakeBroker(nc, leaderNc);
-  server = await startGrpcServer(broker, { host: "127.0.0.1", port: 0 });
-  client = createApiClient(`127.0.0.1:${server.port}`);
+  fixture = await startGrpcFixture(async (c, n) => {
+    leaderNc = await connect({ servers: `127.0.0.1:${n.port}`, reconnect: false });
+    return new FakeBroker(c, leaderNc);
+  });
+  ({ broker, client } = fixture);
 });
 
 after(async () => {
-  client.close();
-  await server.close(1000);
   await leaderNc.close();
-  await nc.close();
-  await nats.close();
+  await fixture.close();
 });
 
 function reset(): void {
   broker.publishes.length = 0;
   broker.answer = (r) => ok({ kind: "published", ackInbox: r.ackInbox, subject: r.stream });
   broker.ackOf = () => ({ ackError: AckError.OK, delayMs: 0 });
-}
-
-async function rejection(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  assert.fail("the call succeeded");
 }
 
 test("Publish without a deadline returns at once with no ack; the request maps field for field", async () => {

@@ -4,14 +4,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import type { ApiRequest, ApiResponse, SubscribeRequest, SubscriberRecord } from "../../src/core/broker/api-types.js";
 import { err, ok, type OperatingError, type Result } from "../../src/core/errors.js";
 import type { Offset } from "../../src/core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../../src/io/broker-service.js";
-import { startEmbeddedNats, type EmbeddedNats } from "../../src/io/embedded-nats/server.js";
-import { startGrpcServer, type GrpcServer } from "../../src/io/grpc/grpc-server.js";
-import { createApiClient, type ApiClient, type SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
+import { startGrpcFixture, type GrpcFixture } from "../../jepsen-like/grpc-fixture.js";
+import { type ApiClient, type SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
 
 const enc = new TextEncoder();
 const TS = 1_712_345_678_901_234_567n;
@@ -74,26 +73,17 @@ class FakeBroker implements BrokerService {
   }
 }
 
-let nats: EmbeddedNats;
-let nc: NatsConnection;
 let broker: FakeBroker;
-let server: GrpcServer;
 let client: ApiClient;
 
+let fixture: GrpcFixture<FakeBroker>;
+
 before(async () => {
-  nats = await startEmbeddedNats({ host: "127.0.0.1", port: 0 });
-  nc = await connect({ servers: `127.0.0.1:${nats.port}`, reconnect: false });
-  broker = new FakeBroker(nc);
-  server = await startGrpcServer(broker, { host: "127.0.0.1", port: 0 });
-  client = createApiClient(`127.0.0.1:${server.port}`);
+  fixture = await startGrpcFixture((c) => new FakeBroker(c));
+  ({ broker, client } = fixture);
 });
 
-after(async () => {
-  client.close();
-  await server.close(1000);
-  await nc.close();
-  await nats.close();
-});
+after(() => fixture.close());
 
 function record(offset: number, valueSize = 8): SubscriberRecord {
   return {

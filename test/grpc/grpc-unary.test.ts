@@ -3,13 +3,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import type { ApiRequest, ApiResponse, PartitionMetadataView, SubscribeRequest } from "../../src/core/broker/api-types.js";
 import { err, ok, type ErrorCode, type Result } from "../../src/core/errors.js";
 import type { NodeId, Offset, TimestampNs } from "../../src/core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../../src/io/broker-service.js";
-import { startEmbeddedNats, type EmbeddedNats } from "../../src/io/embedded-nats/server.js";
-import { startGrpcServer, type GrpcServer } from "../../src/io/grpc/grpc-server.js";
+import { startGrpcServer } from "../../src/io/grpc/grpc-server.js";
+import { startGrpcFixture, rejection, type GrpcFixture } from "../../jepsen-like/grpc-fixture.js";
 import { createApiClient, type ApiClient } from "../../jepsen-like/grpc-test-client.js";
 
 /** A BrokerService whose answers each test scripts. */
@@ -28,35 +28,17 @@ class FakeBroker implements BrokerService {
   }
 }
 
-let nats: EmbeddedNats;
-let nc: NatsConnection;
 let broker: FakeBroker;
-let server: GrpcServer;
 let client: ApiClient;
 
+let fixture: GrpcFixture<FakeBroker>;
+
 before(async () => {
-  nats = await startEmbeddedNats({ host: "127.0.0.1", port: 0 });
-  nc = await connect({ servers: `127.0.0.1:${nats.port}`, reconnect: false });
-  broker = new FakeBroker(nc);
-  server = await startGrpcServer(broker, { host: "127.0.0.1", port: 0 });
-  client = createApiClient(`127.0.0.1:${server.port}`);
+  fixture = await startGrpcFixture((c) => new FakeBroker(c));
+  ({ broker, client } = fixture);
 });
 
-after(async () => {
-  client.close();
-  await server.close(1000);
-  await nc.close();
-  await nats.close();
-});
-
-async function rejection(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  assert.fail("the call succeeded");
-}
+after(() => fixture.close());
 
 const TS = 1_712_345_678_901_234_567n; // beyond 2^53: must arrive exactly
 
