@@ -3,7 +3,8 @@
 // object, so the simulator exercises the real encodings.
 import type { AckError, AckFields, AckPolicy, PublishEnvelope, WireCodec } from "../core/broker/wire-codec.js";
 import { decodeWire } from "./wire/api-codec.js";
-import { decodeEnvelopeOf, encodeAckEnvelope, encodePublishEnvelope, MsgType, parsePublishPayload } from "./wire/envelope.js";
+import { CachingAckEncoder } from "./caching-ack-encoder.js";
+import { decodeEnvelopeOf, encodePublishEnvelope, MsgType, parsePublishPayload } from "./wire/envelope.js";
 
 const POLICY_NUMBER: Readonly<Record<AckPolicy, number>> = { LEADER: 0, ALL: 1, NONE: 2 };
 const POLICY_NAME: readonly AckPolicy[] = ["LEADER", "ALL", "NONE"];
@@ -50,17 +51,16 @@ function encodePublish(message: PublishEnvelope, stream: string, subject: string
   });
 }
 
-function encodeAck(ack: AckFields): Uint8Array {
-  return encodeAckEnvelope({
-    stream: ack.stream, partitionSubject: ack.partitionSubject, msgSubject: ack.msgSubject, offset: ack.offset,
-    ackInbox: ack.ackInbox, correlationId: ack.correlationId, ackPolicy: ackPolicyNumber(ack.ackPolicy),
-    receptionTimestamp: ack.receptionTimestampNs, commitTimestamp: ack.commitTimestampNs,
-    ackError: ACK_ERROR_NUMBER[ack.ackError],
-  });
-}
-
 /** Creates the codec the broker core runs with. */
 export function createWireCodec(): WireCodec {
+  const acks = new CachingAckEncoder();
+  const encodeAck = (ack: AckFields): Uint8Array =>
+    acks.encode({
+      stream: ack.stream, partitionSubject: ack.partitionSubject, msgSubject: ack.msgSubject, offset: ack.offset,
+      ackInbox: ack.ackInbox, correlationId: ack.correlationId, ackPolicy: ackPolicyNumber(ack.ackPolicy),
+      receptionTimestamp: ack.receptionTimestampNs, commitTimestamp: ack.commitTimestampNs,
+      ackError: ACK_ERROR_NUMBER[ack.ackError],
+    });
   return { parsePublish, encodePublish, encodeAck };
 }
 
