@@ -2,7 +2,7 @@
 // real NATS connection. It batches inputs per event-loop turn (every NATS message that arrived in
 // one turn becomes one natsMessages input, hence one group commit), applies each step's persist
 // ops synchronously and in order, and only then releases what depended on them (DESIGN.md).
-import { nuid, type NatsConnection, type Subscription } from "nats";
+import type { NatsConnection, Subscription } from "nats";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
 import type { BrokerConfig } from "../core/broker/broker-config.js";
@@ -264,9 +264,4 @@ export class BrokerDriver implements BrokerService {
       },
     });
   }
-}
-
-/** A fresh ack inbox name as the API generates them: `<namespace>.ack.<nuid>`. */
-export function newAckInbox(namespace: string): string {
-  return `${namespace}.ack.${nuid.next()}`;
 }

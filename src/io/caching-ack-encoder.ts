@@ -3,6 +3,7 @@
 // encoded once and copied: one ack per published message made their UTF-8 encoding the largest
 // cost the broker controls. Caches are per instance and bounded.
 import { assert } from "../core/assert.js";
+import type { AckFields } from "./wire/ack-encoder.js";
 import { ENVELOPE_HEADER_LENGTH, MsgType, writeEnvelopeHeader } from "./wire/envelope.js";
 import {
   WIRE_LEN, WIRE_VARINT, int32FieldSize, int64FieldSize, stringFieldSize, tag,
@@ -13,19 +14,8 @@ import {
 const CACHE_MAX = 4096;
 const NONE = new Uint8Array(0);
 
-/** The Ack fields, as the broker wire codec passes them (wire numbers for enums). */
-export interface AckWireFields {
-  readonly stream: string;
-  readonly partitionSubject: string;
-  readonly msgSubject: string;
-  readonly offset: number;
-  readonly ackInbox: string;
-  readonly correlationId: string;
-  readonly ackPolicy: number;
-  readonly receptionTimestamp: bigint;
-  readonly commitTimestamp: bigint;
-  readonly ackError: number;
-}
+/** Every field of the Ack, as the broker wire codec passes them (wire numbers for enums). */
+export type AckWireFields = Required<AckFields>;
 
 class StringFieldCache {
   private readonly cache = new Map<string, Uint8Array>();

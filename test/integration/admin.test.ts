@@ -2,20 +2,12 @@
 // PauseStream, SetStreamReadonly with their errors, and FetchMetadata / FetchPartitionMetadata.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { status as Status, type ServiceError } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import { natsModes, startEnv, waitForHighWatermark, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
+import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 
 const T = { timeout: 20_000 };
 const HOOK = { timeout: 60_000 };
-
-async function rejects(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  assert.fail("expected the call to fail");
-}
 
 type Partition = Record<string, unknown> & { id: number; paused: boolean; readonly: boolean; highWatermark: string; newestOffset: string; leader: string; replicas: string[]; isr: string[] };
 type StreamMeta = { name: string; subject: string; error: string; creationTimestamp: string; partitions: Record<string, Partition> };

@@ -4,21 +4,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
-import { status as Status, type ServiceError } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import { natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
+import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 
 const T = { timeout: 20_000 };
 const HOOK = { timeout: 60_000 };
 const enc = new TextEncoder();
-
-async function rejects(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  assert.fail("expected the call to fail");
-}
 
 /** Connects to host:port, waits for the first bytes if `greeting`, sends `bytes`; everything received until the server closes. */
 function sendRaw(hostPort: string, bytes: Uint8Array, greeting: boolean): Promise<{ received: string; closed: boolean }> {

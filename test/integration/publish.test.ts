@@ -3,22 +3,14 @@
 // preconditions (readonly, paused streams resumed, wildcard subjects, unknown streams).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { status as Status, type ServiceError } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import type { PublishResponse, ReceivedAck } from "../../jepsen-like/grpc-test-client.js";
 import { natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
+import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 
 const T = { timeout: 20_000 };
 const HOOK = { timeout: 60_000 };
 const POLICIES = ["LEADER", "ALL", "NONE"] as const;
-
-async function rejects(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ServiceError;
-  }
-  assert.fail("expected the call to fail");
-}
 
 function assertAck(ack: ReceivedAck | null, expected: { stream: string; subject: string; offset: number; correlationId: string; ackPolicy: string }): void {
   assert.ok(ack !== null, "an ack");

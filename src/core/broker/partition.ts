@@ -3,7 +3,7 @@
 // appendAsLeader call (one write, at most one fdatasync). LEADER acks ride in sendAfterPersist, so
 // the driver releases them only once the batch is as durable as the sync policy promises; ALL acks
 // wait for the high watermark, which advances when the batch's persist token comes back.
-import { assert, assertNever } from "../assert.js";
+import { assert } from "../assert.js";
 import type { OperatingError } from "../errors.js";
 import { CommitLog } from "../log/commit-log.js";
 import { parentDir, type DiskReader } from "../disk.js";
@@ -244,27 +244,11 @@ export class Partition {
     this.pendingAcks = still;
   }
 
-  /** True while appended batches wait for their persist token. */
-  get hasPendingBatches(): boolean {
-    return this.pendingBatches.length > 0;
-  }
-
   private touchReceived(at: TimestampNs): void {
     if (this.messagesReceived.firstNs === 0n) this.messagesReceived.firstNs = at;
     this.messagesReceived.latestNs = at;
   }
 
-  /** A short label for logs. */
-  describe(): string {
-    switch (this.role.kind) {
-      case "leader":
-        return `${this.stream.name}/${this.meta.id} leader`;
-      case "offline":
-        return `${this.stream.name}/${this.meta.id} offline (${this.role.reason})`;
-      default:
-        return assertNever(this.role, "partition role");
-    }
-  }
 }
 
 /** What a partition needs from the broker while appending. */
