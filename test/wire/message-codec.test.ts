@@ -7,7 +7,7 @@ import { encodeAck } from "../../src/io/wire/ack-encoder.js";
 import type { AckFields } from "../../src/io/wire/ack-encoder.js";
 import { decodeMessage } from "../../src/io/wire/message-decoder.js";
 import type { MessageFields } from "../../src/io/wire/message-encoder.js";
-import { batchMessage, encodeMessage, encodeMessageBatch, encodeMessages, messageSize } from "../../src/io/wire/message-encoder.js";
+import { GRPC_FRAME_PREFIX_BYTES, encodeFramedMessages, encodeMessage, framedMessages, messageSize } from "../../src/io/wire/message-encoder.js";
 import { protoType } from "../../src/io/wire/proto-root.js";
 
 const MessageType = protoType("proto.Message");
@@ -116,20 +116,43 @@ test("a 1.7e18 ns timestamp and int64 extremes round trip exactly", () => {
   assert.deepEqual(encodeMessage({ offset: Number.MAX_SAFE_INTEGER }), encodeMessage({ offset: BigInt(Number.MAX_SAFE_INTEGER) }));
 });
 
-test("encodeMessageBatch puts every message in one buffer, equal to one-by-one encoding", () => {
+test("encodeFramedMessages is grpc-js's framing of one-by-one encodings, back to back in one buffer", () => {
   fc.assert(
     fc.property(fc.array(messageFields, { maxLength: 8 }), (ms) => {
-      const batch = encodeMessageBatch(ms);
-      const views = encodeMessages(ms);
+      const framed = encodeFramedMessages(ms);
       const singles = ms.map((m) => encodeMessage(m));
-      assert.equal(batch.bytes.length, singles.reduce((n, s) => n + s.length, 0));
-      singles.forEach((s, i) => {
-        assert.deepEqual(batchMessage(batch, i), s);
-        assert.deepEqual(views[i], s);
-        if (i > 0) assert.equal(views[i].buffer, views[0]!.buffer);
+      // What grpc-js writes per message: flag 0, u32 big-endian length, the message.
+      const expected = singles.flatMap((b) => [0, b.length >>> 24, (b.length >>> 16) & 0xff, (b.length >>> 8) & 0xff, b.length & 0xff, ...b]);
+      assert.deepEqual([...framed], expected);
+      const views = framedMessages(framed);
+      assert.equal(views.length, ms.length);
+      singles.forEach((b, i) => {
+        assert.deepEqual(views[i], b);
+        assert.equal(views[i]!.buffer, framed.buffer);
       });
     }),
     { numRuns: 200 },
+  );
+});
+
+test("framedMessages rejects a compressed flag and a frame running past the end", () => {
+  const framed = encodeFramedMessages([{ offset: 5 }, { value: new Uint8Array([1, 2, 3]) }]);
+  const compressed = framed.slice();
+  compressed[0] = 1;
+  assert.throws(() => framedMessages(compressed), /no uncompressed frame prefix at 0/);
+  assert.throws(() => framedMessages(framed.subarray(0, framed.length - 1)), /runs past the end/);
+  assert.throws(() => framedMessages(framed.subarray(0, GRPC_FRAME_PREFIX_BYTES - 1)), /no uncompressed frame prefix/);
+});
+
+test("string fields given as UTF-8 bytes encode exactly like the strings", () => {
+  const utf8 = new TextEncoder();
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme" }), fc.string(), fc.string({ unit: "binary" }), (stream, subject, reply) => {
+      const asStrings = encodeMessage({ offset: 1, stream, subject, replySubject: reply });
+      const asBytes = encodeMessage({ offset: 1, stream: utf8.encode(stream), subject: utf8.encode(subject), replySubject: utf8.encode(reply) });
+      assert.deepEqual(asBytes, asStrings);
+    }),
+    { numRuns: 300 },
   );
 });
 
@@ -138,7 +161,7 @@ test("a one-shot headers iterable is caught instead of sending a short message",
     yield ["a", new Uint8Array([1])];
   }
   const m: MessageFields = { headers: once() };
-  assert.throws(() => encodeMessageBatch([m]), /size changed/);
+  assert.throws(() => encodeFramedMessages([m]), /size changed/);
 });
 
 test("encodeAck equals protobufjs's canonical encoding, byte for byte", () => {

@@ -5,7 +5,7 @@ import { encodeWire } from "../wire/api-codec.js";
 import type { PartitionMetadata, StreamMetadata, WireInit } from "../wire/api-types.js";
 import { ConsumerGroupMetadataError, StreamMetadataError } from "../wire/api-types.js";
 import type { MessageFields } from "../wire/message-encoder.js";
-import { encodeMessages } from "../wire/message-encoder.js";
+import { encodeFramedMessages } from "../wire/message-encoder.js";
 import {
   WIRE_LEN, stringFieldSize, tag, varint32Size, writeStringField, writeVarint32,
 } from "../wire/pb-writer.js";
@@ -91,24 +91,29 @@ export function encodePublishResponse(ackPayload: Uint8Array | undefined, correl
   return buf;
 }
 
-const UTF8 = new TextDecoder();
+const UTF8 = new TextEncoder();
+const NO_TEXT = new Uint8Array(0);
 const SUBJECT_HEADER = "subject";
 const REPLY_HEADER = "reply";
 
-function headerString(headers: SubscriberRecord["headers"], name: string): string {
-  for (const [k, v] of headers) if (k === name) return UTF8.decode(v);
-  return "";
+function headerBytes(headers: SubscriberRecord["headers"], name: string): Uint8Array {
+  for (const [k, v] of headers) if (k === name) return v;
+  return NO_TEXT;
 }
 
-/** One proto.Message per record, as Liftbridge sends them to subscribers, encoded into one shared buffer. */
-export function encodeSubscriberMessages(stream: string, partition: number, records: readonly SubscriberRecord[]): Uint8Array[] {
+/**
+ * One proto.Message per record, as Liftbridge sends them to subscribers, gRPC-framed back to back
+ * in one buffer; subject and reply go out as the UTF-8 bytes stored in the record's headers.
+ */
+export function encodeSubscriberFrames(stream: string, partition: number, records: readonly SubscriberRecord[]): Uint8Array {
+  const streamBytes = UTF8.encode(stream);
   const fields = new Array<MessageFields>(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     fields[i] = {
-      offset: r.offset, key: r.key, value: r.value, timestamp: r.timestampNs, stream, partition,
-      subject: headerString(r.headers, SUBJECT_HEADER), replySubject: headerString(r.headers, REPLY_HEADER), headers: r.headers,
+      offset: r.offset, key: r.key, value: r.value, timestamp: r.timestampNs, stream: streamBytes, partition,
+      subject: headerBytes(r.headers, SUBJECT_HEADER), replySubject: headerBytes(r.headers, REPLY_HEADER), headers: r.headers,
     };
   }
-  return encodeMessages(fields);
+  return encodeFramedMessages(fields);
 }

@@ -1,7 +1,11 @@
 // Subscribe (spec §2.5): the empty Message{} handshake first, then one Message per committed
-// record, then a terminal status. Flow control: the broker sends the next chunk only after ready(),
-// and ready() is called once the last write of a chunk has been taken by the HTTP/2 stream, so at
-// most one chunk sits in grpc-js's buffers and a slow client slows the reads down.
+// record, then a terminal status. Each chunk of records is encoded once into gRPC-framed bytes and
+// written to the HTTP/2 stream in one write (http2-stream-of.ts; one grpc-js write per message if
+// grpc-js's internals are not as expected). Flow control: the broker sends the next chunk only
+// after ready(), and ready() comes while fewer than MAX_CHUNKS_IN_FLIGHT writes wait for the
+// HTTP/2 stream to take them (it takes data as the client's window allows), so a subscriber
+// buffers at most two chunks (2 MiB by default) and a slow client slows the reads down. Two, not
+// one, so the socket always has the next chunk while the broker reads the one after it.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { SubscriberRecord } from "../../core/broker/api-types.js";
@@ -11,10 +15,16 @@ import type { Decoded } from "./api-service-definition.js";
 import type { GrpcStatus } from "./grpc-status.js";
 import { endWithStatus, statusOf } from "./grpc-status.js";
 import { subscribeRequestOf } from "./request-mapping.js";
-import { EMPTY_RESPONSE, encodeSubscriberMessages } from "./response-encoding.js";
+import { EMPTY_RESPONSE, encodeSubscriberFrames } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
+import type { FramedWriter } from "./http2-stream-of.js";
+import { http2StreamOf } from "./http2-stream-of.js";
+import { framedMessages } from "../wire/message-encoder.js";
 
 type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
+
+/** Chunks written but not yet taken by the HTTP/2 stream, at most. */
+export const MAX_CHUNKS_IN_FLIGHT = 2;
 
 /** One Subscribe call: the sink the broker writes to. */
 class SubscribeSession implements SubscriptionSink {
@@ -22,8 +32,13 @@ class SubscribeSession implements SubscriptionSink {
   private done = false;
   /** Sink calls that came before the handshake was written, replayed after it. */
   private early: (() => void)[] | undefined = [];
+  private readonly http2: FramedWriter | undefined;
+  private chunksInFlight = 0;
+  /** A ready() held back because MAX_CHUNKS_IN_FLIGHT chunks were waiting. */
+  private readyOwed = false;
 
   constructor(private readonly call: SubscribeCall) {
+    this.http2 = http2StreamOf(call);
     call.on("cancelled", () => {
       this.done = true;
       this.handle?.cancel();
@@ -36,10 +51,13 @@ class SubscribeSession implements SubscriptionSink {
       handle.cancel();
       return;
     }
-    this.call.write(EMPTY_RESPONSE);
-    const early = this.early ?? [];
-    this.early = undefined;
-    for (const replay of early) replay();
+    // Records go straight to the HTTP/2 stream, so they wait until grpc-js has written the
+    // handshake (and the response headers before it).
+    this.call.write(EMPTY_RESPONSE, () => {
+      const early = this.early ?? [];
+      this.early = undefined;
+      for (const replay of early) replay();
+    });
   }
 
   failed(s: GrpcStatus): void {
@@ -59,12 +77,31 @@ class SubscribeSession implements SubscriptionSink {
       setImmediate(() => handle.ready());
       return;
     }
-    const messages = encodeSubscriberMessages(stream, partition, records);
-    const last = messages.length - 1;
-    for (let i = 0; i < last; i++) this.call.write(messages[i]!);
-    this.call.write(messages[last]!, () => {
-      if (!this.done) handle.ready();
-    });
+    const frames = encodeSubscriberFrames(stream, partition, records);
+    this.chunksInFlight++;
+    const written = (error?: Error | null): void => {
+      if (this.done) return;
+      if (error) {
+        this.done = true; // the HTTP/2 stream is gone; grpc-js reports the call as cancelled
+        handle.cancel();
+        return;
+      }
+      this.chunksInFlight--;
+      if (this.readyOwed) {
+        this.readyOwed = false;
+        handle.ready();
+      }
+    };
+    if (this.http2 !== undefined) {
+      this.http2.write(frames, written);
+    } else {
+      const messages = framedMessages(frames);
+      const last = messages.length - 1;
+      for (let i = 0; i < last; i++) this.call.write(messages[i]!);
+      this.call.write(messages[last]!, written);
+    }
+    if (this.chunksInFlight < MAX_CHUNKS_IN_FLIGHT) handle.ready();
+    else this.readyOwed = true;
   }
 
   end(error: OperatingError): void {

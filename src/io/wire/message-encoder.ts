@@ -1,12 +1,14 @@
 // Hand-written encoder for proto.Message (fields 1-12), straight from the pieces the broker holds,
-// for the subscribe hot path: sizes first, then one allocation for a whole batch of messages, each
-// returned as a view the gRPC server can hand to grpc-js through a custom serializer. Output is
+// for the subscribe hot path: sizes first, then one allocation for a whole batch of messages,
+// already in gRPC's length-prefixed framing so one HTTP/2 write carries the batch. Output is
 // canonical: fields in number order, proto3 defaults left off, map entries with key and value.
 import { assert } from "../../core/assert.js";
 import {
   WIRE_LEN, WIRE_VARINT, bytesFieldSize, int32FieldSize, int64FieldSize, stringFieldSize, tag, utf8Length,
   varint32Size, writeBytesField, writeInt32Field, writeInt64Field, writeStringField, writeUtf8, writeVarint32,
+  textFieldSize, writeTextField,
 } from "./pb-writer.js";
+import type { Utf8Text } from "./pb-writer.js";
 
 /** Headers in encoding order: a Map or an array of [name, value] pairs. */
 export type HeaderEntries = Iterable<readonly [string, Uint8Array]>;
@@ -19,10 +21,12 @@ export interface MessageFields {
   readonly value?: Uint8Array | null;
   /** Receive time, unix nanoseconds. */
   readonly timestamp?: bigint;
-  readonly stream?: string;
+  /** A string, or its UTF-8 bytes (encoded once per batch by the subscribe path). */
+  readonly stream?: Utf8Text;
   readonly partition?: number;
-  readonly subject?: string;
-  readonly replySubject?: string;
+  /** A string, or its UTF-8 bytes as stored in the record's header (never decoded on the read path). */
+  readonly subject?: Utf8Text;
+  readonly replySubject?: Utf8Text;
   readonly headers?: HeaderEntries;
   readonly ackInbox?: string;
   readonly correlationId?: string;
@@ -82,10 +86,10 @@ export function messageSize(m: MessageFields): number {
     bytesFieldSize(m.key) +
     bytesFieldSize(m.value) +
     int64FieldSize(m.timestamp ?? 0n) +
-    stringFieldSize(m.stream ?? "") +
+    textFieldSize(m.stream ?? "") +
     int32FieldSize(m.partition ?? 0) +
-    stringFieldSize(m.subject ?? "") +
-    stringFieldSize(m.replySubject ?? "") +
+    textFieldSize(m.subject ?? "") +
+    textFieldSize(m.replySubject ?? "") +
     headersSize(m.headers) +
     stringFieldSize(m.ackInbox ?? "") +
     stringFieldSize(m.correlationId ?? "") +
@@ -99,10 +103,10 @@ export function writeMessage(buf: Uint8Array, pos: number, m: MessageFields): nu
   pos = writeBytesField(buf, pos, T_KEY, m.key);
   pos = writeBytesField(buf, pos, T_VALUE, m.value);
   pos = writeInt64Field(buf, pos, T_TIMESTAMP, m.timestamp ?? 0n);
-  pos = writeStringField(buf, pos, T_STREAM, m.stream ?? "");
+  pos = writeTextField(buf, pos, T_STREAM, m.stream ?? "");
   pos = writeInt32Field(buf, pos, T_PARTITION, m.partition ?? 0);
-  pos = writeStringField(buf, pos, T_SUBJECT, m.subject ?? "");
-  pos = writeStringField(buf, pos, T_REPLY, m.replySubject ?? "");
+  pos = writeTextField(buf, pos, T_SUBJECT, m.subject ?? "");
+  pos = writeTextField(buf, pos, T_REPLY, m.replySubject ?? "");
   pos = writeHeaders(buf, pos, m.headers);
   pos = writeStringField(buf, pos, T_ACK_INBOX, m.ackInbox ?? "");
   pos = writeStringField(buf, pos, T_CORRELATION_ID, m.correlationId ?? "");
@@ -117,41 +121,48 @@ export function encodeMessage(m: MessageFields): Uint8Array {
   return buf;
 }
 
-/** Many Messages encoded back to back in one buffer: message i is bytes[ends[i-1] (or 0), ends[i]). */
-export interface MessageBatch {
-  readonly bytes: Uint8Array;
-  readonly ends: Uint32Array;
-}
+/** Bytes before each message of a gRPC length-prefixed stream: compressed flag, u32 big-endian length. */
+export const GRPC_FRAME_PREFIX_BYTES = 5;
 
-/** Encodes many Messages into ONE buffer, sized first; no per-message allocation. */
-export function encodeMessageBatch(messages: readonly MessageFields[]): MessageBatch {
-  const ends = new Uint32Array(messages.length);
+/**
+ * Encodes many Messages into ONE buffer as a gRPC length-prefixed message stream ([0][u32 BE
+ * length][Message], back to back): exactly the bytes grpc-js would put on the HTTP/2 stream for
+ * one write per message, sized first, no per-message allocation.
+ */
+export function encodeFramedMessages(messages: readonly MessageFields[]): Uint8Array {
+  const sizes = new Uint32Array(messages.length);
   let total = 0;
   for (let i = 0; i < messages.length; i++) {
-    total += messageSize(messages[i]!);
-    ends[i] = total;
+    sizes[i] = messageSize(messages[i]!);
+    total += GRPC_FRAME_PREFIX_BYTES + sizes[i]!;
   }
   const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   for (let i = 0; i < messages.length; i++) {
+    const size = sizes[i]!;
+    view.setUint32(pos + 1, size); // byte pos stays 0: not compressed
+    pos += GRPC_FRAME_PREFIX_BYTES;
+    const end = pos + size;
     pos = writeMessage(bytes, pos, messages[i]!);
     // A one-shot headers iterable would encode short: catch it rather than send zeros.
-    assert(pos === ends[i], "message size changed between sizing and writing");
+    assert(pos === end, "message size changed between sizing and writing");
   }
-  return { bytes, ends };
+  return bytes;
 }
 
-/** The encoded bytes of message `i` of a batch, as a view (no copy). */
-export function batchMessage(batch: MessageBatch, i: number): Uint8Array {
-  assert(i >= 0 && i < batch.ends.length, `message ${i} is not in a batch of ${batch.ends.length}`);
-  const start = i === 0 ? 0 : batch.ends[i - 1]!;
-  return batch.bytes.subarray(start, batch.ends[i]);
-}
-
-/** Encodes many Messages into one shared buffer and returns one view per message, in order. */
-export function encodeMessages(messages: readonly MessageFields[]): Uint8Array[] {
-  const batch = encodeMessageBatch(messages);
-  const views = new Array<Uint8Array>(messages.length);
-  for (let i = 0; i < messages.length; i++) views[i] = batchMessage(batch, i);
-  return views;
+/** The messages of a gRPC length-prefixed stream, as views without their prefixes (no copy). */
+export function framedMessages(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    assert(pos + GRPC_FRAME_PREFIX_BYTES <= bytes.length && bytes[pos] === 0, `no uncompressed frame prefix at ${pos}`);
+    const start = pos + GRPC_FRAME_PREFIX_BYTES;
+    const end = start + view.getUint32(pos + 1);
+    assert(end <= bytes.length, `frame at ${pos} runs past the end`);
+    out.push(bytes.subarray(start, end));
+    pos = end;
+  }
+  return out;
 }

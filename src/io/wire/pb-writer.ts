@@ -171,6 +171,19 @@ export function writeBytesField(buf: Uint8Array, pos: number, tagByte: number, b
   return pos + b.length;
 }
 
+/** A string field's value: a JS string, or its UTF-8 bytes as they came off the log (passed through). */
+export type Utf8Text = string | Uint8Array;
+
+/** Bytes of a string field given as a string or as UTF-8 bytes (same wire form), 0 if empty. */
+export function textFieldSize(t: Utf8Text): number {
+  return typeof t === "string" ? stringFieldSize(t) : bytesFieldSize(t);
+}
+
+/** Writes a string field given as a string or as UTF-8 bytes unless empty; returns the end position. */
+export function writeTextField(buf: Uint8Array, pos: number, tagByte: number, t: Utf8Text): number {
+  return typeof t === "string" ? writeStringField(buf, pos, tagByte, t) : writeBytesField(buf, pos, tagByte, t);
+}
+
 /** Bytes of an int64 varint field (tag + varint), 0 if the value is 0. */
 export function int64FieldSize(v: number | bigint): number {
   if (v === 0 || v === 0n) return 0;
