@@ -128,7 +128,7 @@ test("encodeFramedMessages is grpc-js's framing of one-by-one encodings, back to
       assert.equal(views.length, ms.length);
       singles.forEach((b, i) => {
         assert.deepEqual(views[i], b);
-        assert.equal(views[i]!.buffer, framed.buffer);
+        assert.equal(views[i].buffer, framed.buffer);
       });
     }),
     { numRuns: 200 },
