@@ -6,13 +6,17 @@ import { fileURLToPath } from "node:url";
 import type { ClientJob, ClientResult } from "./bench-types.js";
 
 const CLIENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), "bench-client.js");
+/** When set, every client process writes a V8 CPU profile (node --cpu-prof) into this directory. */
+export const CLIENT_PROFILE_DIR_ENV = "LIFTBRIDGE_BENCH_CLIENT_PROFILE_DIR";
 /** Children still running, so an interrupted orchestrator can stop them. */
 export const liveClients = new Set<ChildProcess>();
 
 /** Runs `job` in a fresh process; rejects with the client's stderr when it fails or overruns `boundMs`. */
 export function runClient(job: ClientJob, boundMs: number): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT_MAIN, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
+    const profileDir = process.env[CLIENT_PROFILE_DIR_ENV];
+    const profile = profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+    const child = spawn(process.execPath, [...profile, CLIENT_MAIN, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
     liveClients.add(child);
     let out = "";
     let err = "";

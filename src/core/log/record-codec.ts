@@ -7,6 +7,7 @@
 //
 // The CRC-32C covers every message byte after the crc field. The 28-byte record header is NOT
 // covered by any checksum in this format; recovery checks it structurally (sizes, offsets).
+import { shortAscii } from "../ascii.js";
 import type { Crc32c } from "../crc32c.js";
 import type { Epoch, Offset, TimestampNs } from "../types.js";
 
@@ -167,11 +168,13 @@ function readHeaders(bytes: Uint8Array, view: DataView, pos: number, end: number
     if (end - p < 2) return undefined;
     const keyLen = view.getInt16(p);
     if (keyLen < 0 || end - p - 2 < keyLen) return undefined;
-    let key: string;
-    try {
-      key = UTF8.decode(bytes.subarray(p + 2, p + 2 + keyLen));
-    } catch {
-      return undefined;
+    let key = shortAscii(bytes, p + 2, p + 2 + keyLen);
+    if (key === undefined) {
+      try {
+        key = UTF8.decode(bytes.subarray(p + 2, p + 2 + keyLen));
+      } catch {
+        return undefined;
+      }
     }
     const value = readBytesField(bytes, view, p + 2 + keyLen, end);
     if (value === undefined || value[0] === null) return undefined;

@@ -3,6 +3,8 @@
 // overlong varints are errors. Malformed input throws WireFormatError, which decoders turn into
 // a Result at their boundary; nothing else escapes.
 
+import { shortAscii } from "../../core/ascii.js";
+
 /** Malformed protobuf input (caught by the decoders in this folder, never by callers). */
 export class WireFormatError extends Error {
   override name = "WireFormatError";
@@ -75,16 +77,8 @@ export class PbReader {
     const end = this.delimited();
     const start = this.pos;
     this.pos = end;
-    if (end - start <= 64) {
-      // Short ASCII (subjects, inboxes, ids) without the TextDecoder call.
-      let s = "";
-      for (let i = start; i < end; i++) {
-        const c = this.buf[i]!;
-        if (c >= 0x80) return this.utf8(start, end);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
+    const ascii = shortAscii(this.buf, start, end);
+    if (ascii !== undefined) return ascii;
     return this.utf8(start, end);
   }
 
