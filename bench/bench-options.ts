@@ -19,8 +19,12 @@ export interface BenchOptions {
   readonly syncWarmupSeconds: number;
   /** Time bound of each async or read run. */
   readonly maxRunSeconds: number;
+  /** Time bound of the gRPC PublishAsync row (an extra; it is the slowest path and only its rate matters). */
+  readonly extraRunSeconds: number;
   /** Skip the embedded-NATS and gRPC PublishAsync rows (the ratios do not need them). */
   readonly skipExtras: boolean;
+  /** How many times the rows behind the ratios run (each round pairs JetStream and ours back to back). */
+  readonly rounds: number;
 }
 
 /** Parses argv (commander exits on --help or a bad option). */
@@ -35,8 +39,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--messages <n>", "messages per async run and for the catch-up read (default 1,000,000; --quick 100,000)")
     .option("--sync-seconds <s>", "measured seconds per sync run (default 10; --quick 2)")
     .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS)", false)
+    .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the mean over rounds (default 2; --quick 1)")
     .parse(argv);
-  const o = program.opts<{ json: boolean; quick: boolean; profile?: string; profileDir?: string; messages?: string; syncSeconds?: string; skipExtras: boolean }>();
+  const o = program.opts<{ json: boolean; quick: boolean; profile?: string; profileDir?: string; messages?: string; syncSeconds?: string; skipExtras: boolean; rounds?: string }>();
   if (o.profile !== undefined && !(PROFILABLE as readonly string[]).includes(o.profile)) {
     program.error(`--profile: unknown row "${o.profile}" (one of ${PROFILABLE.join(", ")})`);
   }
@@ -52,6 +57,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     syncSeconds: positive("--sync-seconds", o.syncSeconds, o.quick ? 2 : 10),
     syncWarmupSeconds: o.quick ? 0.5 : 1,
     maxRunSeconds: o.quick ? 20 : 60,
+    extraRunSeconds: o.quick ? 10 : 20,
     skipExtras: o.skipExtras,
+    rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 2)),
   };
 }

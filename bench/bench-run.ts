@@ -1,6 +1,7 @@
 // The run itself: which rows, in which order, on which servers. nats-server (JetStream) stays up
 // for the whole run; each broker configuration of ours gets its own process and data directory.
-// Rows of one workload run back to back (JetStream first, then ours) so they see the same machine.
+// Rows of one workload run back to back (JetStream first, then ours) so they see the same machine,
+// and the ratio rows run in rounds (bench.ts), so a ratio is the mean of back-to-back pairs.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ export const FSYNC = {
   always: "always (fsync before ack, group commit)",
 } as const;
 
-type RowSpec = Omit<Row, "result" | "serverCpuSeconds" | "profiled">;
+type RowSpec = Omit<Row, "result" | "serverCpuSeconds" | "profiled" | "round">;
 
 /** A row that could not be measured. */
 export interface RowFailure {
@@ -33,6 +34,8 @@ export class BenchRun {
   readonly rows: Row[] = [];
   readonly failures: RowFailure[] = [];
   profile: ProfileSummary | undefined;
+  /** The round the next rows belong to (set by the orchestrator; 1-based). */
+  round = 1;
   readonly root = mkdtempSync(join(tmpdir(), "liftbridge-bench-"));
   constructor(readonly opts: BenchOptions, readonly nats: NatsServerProcess, private readonly log: (line: string) => void) {
     this.profileDir = opts.profile === undefined ? undefined : (opts.profileDir ?? mkdtempSync(join(tmpdir(), `liftbridge-bench-profile-${opts.profile}-`)));
@@ -44,12 +47,12 @@ export class BenchRun {
 
   /** Runs one client job, metering the given server processes; a failure is recorded, not thrown. */
   async measure(spec: RowSpec, job: ClientJob, pids: Record<string, number>, profiled = false): Promise<ClientResult | undefined> {
-    this.log(`  ${spec.id}: ${spec.system}, ${spec.path}, fsync ${spec.fsync.split(" ")[0]} ...`);
+    this.log(`  round ${this.round}, ${spec.id}: ${spec.system}, ${spec.path}, fsync ${spec.fsync.split(" ")[0]} ...`);
     const meter = cpuMeter(pids);
     const seconds = job.kind === "nats-sync" ? job.maxSeconds + job.warmupSeconds : job.maxSeconds;
     try {
       const result = await runClient(job, this.boundMs(seconds));
-      this.rows.push({ ...spec, result, serverCpuSeconds: meter(), profiled });
+      this.rows.push({ ...spec, round: this.round, result, serverCpuSeconds: meter(), profiled });
       const l = result.latencyUs;
       this.log(`    ${Math.round(result.msgsPerSec).toLocaleString("en-US")} msgs/s over ${result.messages.toLocaleString("en-US")} msgs` +
         (l === undefined ? "" : `, p50 ${l.p50.toFixed(0)} µs, p99 ${l.p99.toFixed(0)} µs, p99.9 ${l.p999.toFixed(0)} µs`));
@@ -80,9 +83,9 @@ export class BenchRun {
     return b;
   }
 
-  /** Runs `body` with the broker's CPU profiler on when `id` is the row to profile. */
+  /** Runs `body` with the broker's CPU profiler on when `id` is the row to profile (its first round only). */
   private async profiled<T>(broker: BrokerUnderTest, id: string, body: (profiled: boolean) => Promise<T>): Promise<T> {
-    if (this.opts.profile !== id || this.profileDir === undefined) return body(false);
+    if (this.opts.profile !== id || this.profileDir === undefined || this.profile !== undefined) return body(false);
     await broker.startProfiler();
     let file: string | undefined;
     try {
@@ -158,7 +161,7 @@ export class BenchRun {
       await createOursStream(p.grpcAddress, stream, `bench.ours.${stream}`);
       const o = this.opts;
       await this.measure({ id: "async-grpc", workload: "async", system: "ours", path: `gRPC PublishAsync, ${o.window} in flight`, nats: "nats-server", fsync: FSYNC.never },
-        { kind: "grpc-async", grpcAddress: p.grpcAddress, stream, count: o.asyncMessages, window: o.window, valueBytes: o.valueBytes, maxSeconds: o.maxRunSeconds },
+        { kind: "grpc-async", grpcAddress: p.grpcAddress, stream, count: o.asyncMessages, window: o.window, valueBytes: o.valueBytes, maxSeconds: o.extraRunSeconds },
         { broker: p.pid, "nats-server": this.nats.pid }, profiled);
       await deleteOursStream(p.grpcAddress, stream).catch(() => undefined);
     });

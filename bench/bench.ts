@@ -10,7 +10,7 @@ import { natsServerPath, startNatsServer, type NatsServerProcess } from "../jeps
 import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import { BenchRun, FSYNC } from "./bench-run.js";
 import { machineInfo, type MachineInfo } from "./machine-info.js";
-import { machineLine, markdownTable, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
+import { machineLine, markdownTable, ratiosByRound, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
 import { killClients } from "./run-client.js";
 import { deleteJetStream, deleteOursStream, liveBrokers, type BrokerUnderTest } from "./servers.js";
 
@@ -30,37 +30,52 @@ async function stopBroker(b: BrokerUnderTest): Promise<void> {
   rmSync(b.setup.dataDir, { recursive: true, force: true });
 }
 
-/** Phase 1: streams.sync.policy never on nats-server; workloads 1, 3, 2 against JetStream, then gRPC PublishAsync. */
-async function phaseNever(run: BenchRun): Promise<void> {
-  log("phase 1: JetStream and ours with streams.sync.policy=never, both on nats-server");
-  const b = await run.broker("never", "never", true);
+/**
+ * One round of the rows behind the ratios, each JetStream row right before ours: workload 1
+ * (JetStream, ours with never, ours with always), 3 over what they stored, then 2.
+ */
+async function ratioRound(run: BenchRun, never: BrokerUnderTest, always: BrokerUnderTest): Promise<void> {
+  const jsAsync = `BENCHJS_ASYNC_${run.round}`;
+  const oursAsync = `bench-async-${run.round}`;
+  // Stream names (and so subjects) differ per broker: both brokers listen on the same nats-server.
+  const alwaysAsync = `bench-async-always-${run.round}`;
+  const js = await run.jetStreamAsync(jsAsync);
+  const ours = await run.oursAsync(never, "async", FSYNC.never, oursAsync);
+  await run.oursAsync(always, "async-always", FSYNC.always, alwaysAsync);
+  if (js !== undefined) await run.jetStreamRead(jsAsync, js.messages);
+  if (ours !== undefined) await run.oursRead(never, oursAsync, ours.messages);
+  await deleteJetStream(run.nats.url, jsAsync);
+  await deleteOursStream(never.running.grpcAddress, oursAsync).catch(() => undefined);
+  await deleteOursStream(always.running.grpcAddress, alwaysAsync).catch(() => undefined);
+  await run.jetStreamSync(`BENCHJS_SYNC_${run.round}`);
+  await run.oursSync(never, "sync", FSYNC.never, `bench-sync-${run.round}`);
+  await run.oursSync(always, "sync-always", FSYNC.always, `bench-sync-always-${run.round}`);
+}
+
+/** The ratio rounds on two brokers of ours (never and always, both on nats-server), then gRPC PublishAsync. */
+async function phaseRatios(run: BenchRun): Promise<void> {
+  log(`phase 1: JetStream and ours (streams.sync.policy never and always), all on nats-server, ${run.opts.rounds} round(s)`);
+  const never = await run.broker("never", "never", true);
   try {
-    const js = await run.jetStreamAsync("BENCHJS_ASYNC");
-    const ours = await run.oursAsync(b, "async", FSYNC.never, "bench-async");
-    if (js !== undefined) await run.jetStreamRead("BENCHJS_ASYNC", js.messages);
-    if (ours !== undefined) await run.oursRead(b, "bench-async", ours.messages);
-    await deleteJetStream(run.nats.url, "BENCHJS_ASYNC");
-    await deleteOursStream(b.running.grpcAddress, "bench-async").catch(() => undefined);
-    await run.jetStreamSync("BENCHJS_SYNC");
-    await run.oursSync(b, "sync", FSYNC.never, "bench-sync");
-    if (!run.opts.skipExtras) await run.oursGrpcAsync(b, "bench-grpc");
+    const always = await run.broker("always", "always", true);
+    try {
+      for (let r = 1; r <= run.opts.rounds; r++) {
+        run.round = r;
+        await ratioRound(run, never, always);
+      }
+    } finally {
+      await stopBroker(always);
+    }
+    if (!run.opts.skipExtras) await run.oursGrpcAsync(never, "bench-grpc");
   } finally {
-    await stopBroker(b);
+    await stopBroker(never);
   }
 }
 
-/** Phase 2 (workload 4): streams.sync.policy always; phase 3: the embedded NATS server. */
-async function phasesAlwaysAndEmbedded(run: BenchRun): Promise<void> {
-  log("phase 2: ours with streams.sync.policy=always on nats-server");
-  const always = await run.broker("always", "always", true);
-  try {
-    await run.oursAsync(always, "async-always", FSYNC.always, "bench-async");
-    await run.oursSync(always, "sync-always", FSYNC.always, "bench-sync");
-  } finally {
-    await stopBroker(always);
-  }
+/** Phase 2: the embedded NATS server instead of nats-server (streams.sync.policy never). */
+async function phaseEmbedded(run: BenchRun): Promise<void> {
   if (run.opts.skipExtras) return;
-  log("phase 3: ours with its embedded NATS server instead of nats-server (streams.sync.policy=never)");
+  log("phase 2: ours with its embedded NATS server instead of nats-server (streams.sync.policy=never)");
   const embedded = await run.broker("embedded", "never", false);
   try {
     await run.oursAsync(embedded, "async-embedded", FSYNC.never, "bench-async");
@@ -72,10 +87,11 @@ async function phasesAlwaysAndEmbedded(run: BenchRun): Promise<void> {
 
 function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, startedMs: number): void {
   const ratios = ratiosOf(run.rows);
+  const byRound = ratiosByRound(run.rows);
   log("");
   log(markdownTable(run.rows));
   log("");
-  log(ratiosTable(ratios));
+  log(ratiosTable(ratios, byRound));
   log("");
   log(`machine: ${machineLine(machine)}`);
   log(`fsync: JetStream (nats-server ${machine.natsServer}) never fsyncs per message; rows with fsync "never" are like for like with it, rows with "always" fsync before every ack.`);
@@ -87,12 +103,15 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
     for (const f of run.profile.topFiles) log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`);
   }
   if (!opts.json) return;
-  const results = run.rows.map((r) => ({ id: r.id, workload: r.workload, system: r.system, path: r.path, nats: r.nats, fsync: r.fsync, profiled: r.profiled, ...r.result, serverCpuSeconds: r.serverCpuSeconds }));
+  const results = run.rows.map((r) => ({ round: r.round, id: r.id, workload: r.workload, system: r.system, path: r.path, nats: r.nats, fsync: r.fsync, profiled: r.profiled, ...r.result, serverCpuSeconds: r.serverCpuSeconds }));
   process.stdout.write(`${JSON.stringify({
     benchmark: "Liftbridge-TS vs NATS JetStream, single node, 1 stream, 1 partition, 1 replica",
     date: new Date().toISOString(), durationSeconds: Math.round((Date.now() - startedMs) / 1000), machine,
-    settings: { valueBytes: opts.valueBytes, asyncMessages: opts.asyncMessages, window: opts.window, syncSeconds: opts.syncSeconds, syncWarmupSeconds: opts.syncWarmupSeconds, quick: opts.quick },
-    results, ratios, targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
+    settings: {
+      valueBytes: opts.valueBytes, asyncMessages: opts.asyncMessages, window: opts.window, syncSeconds: opts.syncSeconds,
+      syncWarmupSeconds: opts.syncWarmupSeconds, rounds: opts.rounds, quick: opts.quick,
+    },
+    results, ratios, ratiosByRound: byRound, targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
     ...(run.profile !== undefined ? { profile: run.profile } : {}),
     fsyncNote: `JetStream (nats-server ${machine.natsServer}) acks from the page cache and fsyncs streams every 60 s; ours with streams.sync.policy=never is the like-for-like row, always fsyncs (group commit) before acking.`,
   })}\n`);
@@ -126,8 +145,8 @@ async function main(): Promise<number> {
     nats = await startNatsServer({ jetstream: true });
     log(`nats-server ${machine.natsServer}: pid ${nats.pid}, ${nats.url}, JetStream on`);
     run = new BenchRun(opts, nats, log);
-    await phaseNever(run);
-    await phasesAlwaysAndEmbedded(run);
+    await phaseRatios(run);
+    await phaseEmbedded(run);
   } finally {
     await stopEverything(nats, run);
   }

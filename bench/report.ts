@@ -8,6 +8,8 @@ export type Workload = "async" | "sync" | "read";
 /** One measured row. `id` is also what `--profile` names. */
 export interface Row {
   readonly id: string;
+  /** Which round of the run measured it (1-based); extras run once, in the last round. */
+  readonly round: number;
   readonly workload: Workload;
   readonly system: "ours" | "jetstream";
   /** Client path, e.g. "NATS publish, 1 ack inbox". */
@@ -32,10 +34,6 @@ export interface Ratios {
 /** The targets, and whether each ratio meets its target. */
 export const TARGETS = { asyncR1: ">= 1.5", asyncR1Always: ">= 1.0", catchUpRead: ">= 1.5", syncP99: "<= 1.0" } as const;
 
-function rate(rows: readonly Row[], id: string): number | undefined {
-  return rows.find((r) => r.id === id)?.result.msgsPerSec;
-}
-
 function round(x: number | undefined, digits = 3): number | undefined {
   return x === undefined || !Number.isFinite(x) ? undefined : Math.round(x * 10 ** digits) / 10 ** digits;
 }
@@ -44,15 +42,36 @@ function over(a: number | undefined, b: number | undefined): number | undefined 
   return a === undefined || b === undefined || b === 0 ? undefined : round(a / b);
 }
 
-/** asyncR1 = ours(never)/JetStream, asyncR1Always = ours(always)/JetStream, catchUpRead = ours/JetStream, syncP99 = ours p99/JetStream p99. */
-export function ratiosOf(rows: readonly Row[]): Ratios {
+/** The four ratios from the rows of one round (each of ours over JetStream's row of the same round). */
+export function roundRatios(rows: readonly Row[]): Ratios {
+  const rate = (id: string): number | undefined => rows.find((r) => r.id === id)?.result.msgsPerSec;
   const p99 = (id: string): number | undefined => rows.find((r) => r.id === id)?.result.latencyUs?.p99;
   return {
-    asyncR1: over(rate(rows, "async"), rate(rows, "js-async")),
-    asyncR1Always: over(rate(rows, "async-always"), rate(rows, "js-async")),
-    catchUpRead: over(rate(rows, "read"), rate(rows, "js-read")),
+    asyncR1: over(rate("async"), rate("js-async")),
+    asyncR1Always: over(rate("async-always"), rate("js-async")),
+    catchUpRead: over(rate("read"), rate("js-read")),
     syncP99: over(p99("sync"), p99("js-sync")),
   };
+}
+
+/** The ratios of every round, in round order. */
+export function ratiosByRound(rows: readonly Row[]): Ratios[] {
+  const rounds = [...new Set(rows.map((r) => r.round))].sort((a, b) => a - b);
+  return rounds.map((n) => roundRatios(rows.filter((r) => r.round === n)));
+}
+
+/**
+ * asyncR1 = ours(never)/JetStream, asyncR1Always = ours(always)/JetStream, catchUpRead =
+ * ours/JetStream, syncP99 = ours p99/JetStream p99: each the mean over rounds of the ratio within
+ * a round, where the two rows ran back to back, so slow drift of a shared machine cancels out.
+ */
+export function ratiosOf(rows: readonly Row[]): Ratios {
+  const byRound = ratiosByRound(rows);
+  const mean = (k: keyof Ratios): number | undefined => {
+    const xs = byRound.map((r) => r[k]).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  };
+  return { asyncR1: mean("asyncR1"), asyncR1Always: mean("asyncR1Always"), catchUpRead: mean("catchUpRead"), syncP99: mean("syncP99") };
 }
 
 /** Whether each ratio meets its target. */
@@ -76,22 +95,22 @@ function cpuCell(row: Row): string {
 
 /** The results as a Markdown table (one row per measurement). */
 export function markdownTable(rows: readonly Row[]): string {
-  const head = "| id | workload | system | client path | NATS | fsync | msgs | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU (share of one core) |";
-  const rule = "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|";
+  const head = "| round | id | workload | system | client path | NATS | fsync | msgs | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU (share of one core) |";
+  const rule = "|--:|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|";
   const lines = rows.map((r) => {
     const l = r.result.latencyUs;
     const msgs = `${fmtInt(r.result.messages)}${r.result.complete ? "" : " (time bound)"}`;
-    return `| ${r.id}${r.profiled ? " (profiled)" : ""} | ${r.workload} | ${r.system} | ${r.path} | ${r.nats} | ${r.fsync} | ${msgs} | ${fmtInt(r.result.msgsPerSec)} | ${r.result.mbPerSec.toFixed(1)} | ${fmtUs(l?.p50)} | ${fmtUs(l?.p99)} | ${fmtUs(l?.p999)} | ${cpuCell(r)} |`;
+    return `| ${r.round} | ${r.id}${r.profiled ? " (profiled)" : ""} | ${r.workload} | ${r.system} | ${r.path} | ${r.nats} | ${r.fsync} | ${msgs} | ${fmtInt(r.result.msgsPerSec)} | ${r.result.mbPerSec.toFixed(1)} | ${fmtUs(l?.p50)} | ${fmtUs(l?.p99)} | ${fmtUs(l?.p999)} | ${cpuCell(r)} |`;
   });
   return [head, rule, ...lines].join("\n");
 }
 
-/** The ratios with their targets, as Markdown. */
-export function ratiosTable(r: Ratios): string {
+/** The ratios with their targets and each round's value, as Markdown. */
+export function ratiosTable(r: Ratios, byRound: readonly Ratios[]): string {
   const met = targetsMet(r);
   const lines = (Object.keys(TARGETS) as (keyof Ratios)[]).map((k) =>
-    `| ${k} | ${r[k] ?? "n/a"} | ${TARGETS[k]} | ${met[k] === undefined ? "n/a" : met[k] ? "met" : "MISSED"} |`);
-  return ["| ratio | value | target | |", "|---|--:|---|---|", ...lines].join("\n");
+    `| ${k} | ${r[k] ?? "n/a"} | ${byRound.map((x) => x[k] ?? "n/a").join(", ")} | ${TARGETS[k]} | ${met[k] === undefined ? "n/a" : met[k] ? "met" : "MISSED"} |`);
+  return ["| ratio | mean | per round | target | |", "|---|--:|---|---|---|", ...lines].join("\n");
 }
 
 /** One line about the machine. */

@@ -51,7 +51,8 @@ export class BrokerUnderTest {
     }
     this.process = await startBrokerProcess({
       dataDir: this.setup.dataDir, keepData: true, env, startTimeoutMs: 30_000,
-      configYaml: `streams.sync.policy: ${this.setup.syncPolicy}\n`,
+      // Brokers of one run may share a nats-server at the same time: own namespaces keep them apart.
+      configYaml: `streams.sync.policy: ${this.setup.syncPolicy}\nclustering.namespace: bench-${this.setup.label}\n`,
       ...(this.setup.natsUrl !== undefined ? { natsUrl: this.setup.natsUrl } : {}),
     });
     liveBrokers.add(this.process);

@@ -1,0 +1,38 @@
+// The benchmark's ratios: paired within a round, averaged over rounds, missing rows left out.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ratiosByRound, ratiosOf, ratiosTable, type Row } from "../../bench/report.js";
+
+function row(round: number, id: string, msgsPerSec: number, p99?: number): Row {
+  return {
+    id, round, workload: id.includes("sync") ? "sync" : id.includes("read") ? "read" : "async",
+    system: id.startsWith("js-") ? "jetstream" : "ours", path: "p", nats: "nats-server", fsync: "f", profiled: false,
+    serverCpuSeconds: {},
+    result: {
+      messages: 1, seconds: 1, msgsPerSec, mbPerSec: 0, complete: true, clientCpuSeconds: 0, notes: "",
+      ...(p99 === undefined ? {} : { latencyUs: { p50: p99 / 2, p99, p999: p99 * 2, max: p99 * 3, mean: p99 / 2 } }),
+    },
+  };
+}
+
+test("each ratio pairs rows of the same round, then averages the rounds", () => {
+  const rows = [
+    row(1, "js-async", 100), row(1, "async", 50), row(1, "async-always", 40), row(1, "js-read", 200), row(1, "read", 100),
+    row(1, "js-sync", 1, 200), row(1, "sync", 1, 400),
+    // Round 2 ran on a machine twice as slow: its ratios are the same, and so the means.
+    row(2, "js-async", 50), row(2, "async", 25), row(2, "async-always", 20), row(2, "js-read", 100), row(2, "read", 70),
+    row(2, "js-sync", 1, 400), row(2, "sync", 1, 1000),
+    row(2, "async-grpc", 10),
+  ];
+  assert.deepEqual(ratiosByRound(rows), [
+    { asyncR1: 0.5, asyncR1Always: 0.4, catchUpRead: 0.5, syncP99: 2 },
+    { asyncR1: 0.5, asyncR1Always: 0.4, catchUpRead: 0.7, syncP99: 2.5 },
+  ]);
+  assert.deepEqual(ratiosOf(rows), { asyncR1: 0.5, asyncR1Always: 0.4, catchUpRead: 0.6, syncP99: 2.25 });
+  assert.match(ratiosTable(ratiosOf(rows), ratiosByRound(rows)), /\| catchUpRead \| 0\.6 \| 0\.5, 0\.7 \| >= 1\.5 \| MISSED \|/);
+});
+
+test("a round missing a row leaves that ratio to the other rounds; none at all is undefined", () => {
+  const rows = [row(1, "js-async", 100), row(1, "async", 80), row(2, "async", 10), row(2, "js-read", 5)];
+  assert.deepEqual(ratiosOf(rows), { asyncR1: 0.8, asyncR1Always: undefined, catchUpRead: undefined, syncP99: undefined });
+});
