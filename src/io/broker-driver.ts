@@ -202,7 +202,10 @@ export class BrokerDriver implements BrokerService {
         ...(effect.queue.length > 0 ? { queue: effect.queue } : {}),
         callback: (error, msg) => {
           if (error !== null) return this.options.logger.warn({ err: error.message, subject: effect.subject }, "NATS subscription error");
-          this.enqueueDelivery({ sid, subject: msg.subject, reply: msg.reply ?? "", data: msg.data });
+          // A plain Uint8Array view: the envelope decoder slices each message several times, and
+          // Buffer's subarray costs twice the built-in one.
+          const data = msg.data;
+          this.enqueueDelivery({ sid, subject: msg.subject, reply: msg.reply ?? "", data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
         },
       });
       this.natsSubs.set(sid, sub);

@@ -71,7 +71,8 @@ export class CachingAckEncoder {
     const size =
       f1.length + f2.length + f3.length + int64FieldSize(a.offset) + f5.length + stringFieldSize(a.correlationId) +
       int32FieldSize(a.ackPolicy) + f8.length + f9.length + int32FieldSize(a.ackError);
-    const buf: Uint8Array = Buffer.allocUnsafe(ENVELOPE_HEADER_LENGTH + size); // every byte is written below
+    const pooled = Buffer.allocUnsafe(ENVELOPE_HEADER_LENGTH + size); // every byte is written below
+    const buf = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
     let pos = writeEnvelopeHeader(buf, 0, MsgType.Ack);
     buf.set(f1, pos);
     pos += f1.length;
