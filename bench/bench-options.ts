@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly skipExtras: boolean;
   /** How many times the rows behind the ratios run (each round pairs JetStream and ours back to back). */
   readonly rounds: number;
+  /** Rounds after the first are skipped when they would take the whole run past this. */
+  readonly budgetSeconds: number;
 }
 
 /** Parses argv (commander exits on --help or a bad option). */
@@ -39,9 +41,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--messages <n>", "messages per async run and for the catch-up read (default 1,000,000; --quick 100,000)")
     .option("--sync-seconds <s>", "measured seconds per sync run (default 10; --quick 2)")
     .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS)", false)
-    .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the mean over rounds (default 2; --quick 1)")
+    .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the median over rounds (default 3; --quick 1)")
+    .option("--budget-seconds <s>", "skip further rounds when one more would end the run after this (default 540)")
     .parse(argv);
-  const o = program.opts<{ json: boolean; quick: boolean; profile?: string; profileDir?: string; messages?: string; syncSeconds?: string; skipExtras: boolean; rounds?: string }>();
+  const o = program.opts<{
+    json: boolean; quick: boolean; profile?: string; profileDir?: string; messages?: string; syncSeconds?: string;
+    skipExtras: boolean; rounds?: string; budgetSeconds?: string;
+  }>();
   if (o.profile !== undefined && !(PROFILABLE as readonly string[]).includes(o.profile)) {
     program.error(`--profile: unknown row "${o.profile}" (one of ${PROFILABLE.join(", ")})`);
   }
@@ -59,6 +65,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     maxRunSeconds: o.quick ? 20 : 60,
     extraRunSeconds: o.quick ? 10 : 20,
     skipExtras: o.skipExtras,
-    rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 2)),
+    rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 3)),
+    budgetSeconds: positive("--budget-seconds", o.budgetSeconds, 540),
   };
 }

@@ -52,16 +52,29 @@ async function ratioRound(run: BenchRun, never: BrokerUnderTest, always: BrokerU
   await run.oursSync(always, "sync-always", FSYNC.always, `bench-sync-always-${run.round}`);
 }
 
+/** What the extra rows take after the rounds, as measured on this machine (with margin). */
+function extrasEstimateMs(opts: BenchOptions): number {
+  return opts.skipExtras ? 0 : 120_000;
+}
+
 /** The ratio rounds on two brokers of ours (never and always, both on nats-server), then gRPC PublishAsync. */
-async function phaseRatios(run: BenchRun): Promise<void> {
+async function phaseRatios(run: BenchRun, startedMs: number): Promise<void> {
   log(`phase 1: JetStream and ours (streams.sync.policy never and always), all on nats-server, ${run.opts.rounds} round(s)`);
   const never = await run.broker("never", "never", true);
   try {
     const always = await run.broker("always", "always", true);
     try {
+      let slowestRoundMs = 0;
       for (let r = 1; r <= run.opts.rounds; r++) {
+        const leftMs = run.opts.budgetSeconds * 1000 - (Date.now() - startedMs);
+        if (r > 1 && slowestRoundMs + extrasEstimateMs(run.opts) > leftMs) {
+          log(`skipping rounds ${r}-${run.opts.rounds}: one more would end the run past --budget-seconds ${run.opts.budgetSeconds}`);
+          break;
+        }
         run.round = r;
+        const roundStartedMs = Date.now();
         await ratioRound(run, never, always);
+        slowestRoundMs = Math.max(slowestRoundMs, Date.now() - roundStartedMs);
       }
     } finally {
       await stopBroker(always);
@@ -145,7 +158,7 @@ async function main(): Promise<number> {
     nats = await startNatsServer({ jetstream: true });
     log(`nats-server ${machine.natsServer}: pid ${nats.pid}, ${nats.url}, JetStream on`);
     run = new BenchRun(opts, nats, log);
-    await phaseRatios(run);
+    await phaseRatios(run, startedMs);
     await phaseEmbedded(run);
   } finally {
     await stopEverything(nats, run);
