@@ -1,7 +1,9 @@
 // The production driver: the only place where the broker core meets real time, real files and a
 // real NATS connection. It batches inputs per event-loop turn (every NATS message that arrived in
 // one turn becomes one natsMessages input, hence one group commit), applies each step's persist
-// ops synchronously and in order, and only then releases what depended on them (DESIGN.md).
+// ops in order, and only then releases what depended on them (DESIGN.md). An fdatasync runs in
+// libuv's thread pool: while it is in flight no input is stepped (as in the simulator), but the
+// event loop keeps reading NATS, so the next group commit is ready when the disk is.
 import type { NatsConnection, Subscription } from "nats";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
@@ -51,6 +53,12 @@ export class BrokerDriver implements BrokerService {
   private stopped = false;
   /** Set while applying a step that subscribed to NATS subjects (see apply). */
   private deferApiReplies = false;
+  /** Set while a step's persist ops wait for an fdatasync in the thread pool: nothing is stepped. */
+  private persisting = false;
+  /** Set once the shutdown input has been stepped: nothing after it is. */
+  private shutdownStepped = false;
+  private shutdownDone: Promise<void> | undefined;
+  private resolveShutdown: (() => void) | undefined;
 
   /** Recovers the broker from `dataDir` and starts consuming its partitions' subjects. */
   constructor(private readonly options: BrokerDriverOptions) {
@@ -102,10 +110,21 @@ export class BrokerDriver implements BrokerService {
   }
 
   /** Stops intake, closes every log (checkpoints, syncs) and unsubscribes; idempotent. */
-  async shutdown(): Promise<void> {
-    if (this.stopped) return;
-    this.enqueue((t) => ({ kind: "shutdown", ...t }));
-    this.drain();
+  shutdown(): Promise<void> {
+    this.shutdownDone ??= this.stop();
+    return this.shutdownDone;
+  }
+
+  private async stop(): Promise<void> {
+    // The shutdown step's own persist (checkpoints, syncs) may go to the thread pool: wait for it.
+    await new Promise<void>((resolve) => {
+      this.resolveShutdown = resolve;
+      this.enqueue((t) => {
+        this.shutdownStepped = true;
+        return { kind: "shutdown", ...t };
+      });
+      this.drain();
+    });
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const sub of this.natsSubs.values()) sub.unsubscribe();
@@ -135,11 +154,13 @@ export class BrokerDriver implements BrokerService {
 
   /** Feeds every queued input to the core, consecutive NATS deliveries as one batch. */
   private drain(): void {
-    while (!this.stopped) {
+    while (!this.stopped && !this.persisting && !this.shutdownStepped) {
       const input = this.queue.next(this.time());
       if (input === undefined) break;
       this.stepWith(input);
     }
+    if (this.persisting) return; // the persist chain drains again when it is done
+    if (this.shutdownStepped) return this.resolveShutdown?.();
     this.armTimer();
   }
 
@@ -148,39 +169,58 @@ export class BrokerDriver implements BrokerService {
   }
 
   /** Carries out one step's outputs; persist first, then what depended on it, then the rest. */
-  private apply(first: BrokerOutputs): void {
-    let out: BrokerOutputs | undefined = first;
-    while (out !== undefined) {
-      let subscribed = false;
-      for (const e of [...out.reply, ...out.replyAfterPersist]) subscribed = this.applyNatsEffect(e) || subscribed;
-      // "CreateStream returned" must mean the subject is being captured: API answers of a step
-      // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
-      this.deferApiReplies = subscribed;
-      for (const s of out.send) this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
-      logCoreEvents(this.options.logger, out.log);
-      const failure = this.persist(out);
-      if (failure === undefined) {
-        for (const s of out.sendAfterPersist) this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
-        for (const e of out.replyAfterPersist) this.dispatch(e);
-      } else {
-        for (const e of failHeldReplies(out.replyAfterPersist, failure.message)) this.dispatch(e);
-      }
-      for (const e of out.reply) this.dispatch(e);
-      const token = out.persistToken;
-      if (token === undefined) break;
-      const time = this.time();
-      out = this.broker.step(failure === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: failure, ...time });
-    }
+  private apply(out: BrokerOutputs): void {
+    let subscribed = false;
+    for (const e of out.reply) subscribed = this.applyNatsEffect(e) || subscribed;
+    for (const e of out.replyAfterPersist) subscribed = this.applyNatsEffect(e) || subscribed;
+    // "CreateStream returned" must mean the subject is being captured: API answers of a step
+    // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
+    this.deferApiReplies = subscribed;
+    for (const s of out.send) this.publish(s);
+    logCoreEvents(this.options.logger, out.log);
+    this.persistFrom(out, 0);
   }
 
-  private persist(out: BrokerOutputs): DiskError | undefined {
+  private publish(s: BrokerOutputs["send"][number]): void {
+    this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
+  }
+
+  /** Applies a step's persist ops from `index` on; an fdatasync continues from its callback. */
+  private persistFrom(out: BrokerOutputs, index: number): void {
     try {
-      for (const op of out.persist) applyDiskOp(this.disk, op);
-      return undefined;
+      for (let i = index; i < out.persist.length; i++) {
+        const op = out.persist[i]!;
+        if (op.kind === "fdatasync") {
+          this.persisting = true;
+          this.disk.fdatasyncAsync(op.path, (error) => (error === undefined ? this.persistFrom(out, i + 1) : this.persisted(out, error)));
+          return;
+        }
+        applyDiskOp(this.disk, op);
+      }
     } catch (e) {
-      if (e instanceof DiskError) return e;
+      if (e instanceof DiskError) return this.persisted(out, e);
       throw e;
     }
+    this.persisted(out, undefined);
+  }
+
+  /** Releases (or fails) what waited for a step's persist, feeds the outcome back, and resumes. */
+  private persisted(out: BrokerOutputs, failure: DiskError | undefined): void {
+    if (failure === undefined) {
+      for (const s of out.sendAfterPersist) this.publish(s);
+      for (const e of out.replyAfterPersist) this.dispatch(e);
+    } else {
+      for (const e of failHeldReplies(out.replyAfterPersist, failure.message)) this.dispatch(e);
+    }
+    for (const e of out.reply) this.dispatch(e);
+    const token = out.persistToken;
+    if (token !== undefined) {
+      const time = this.time();
+      return this.apply(this.broker.step(failure === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: failure, ...time }));
+    }
+    if (!this.persisting) return;
+    this.persisting = false;
+    this.schedule();
   }
 
   private armTimer(): void {

@@ -132,6 +132,20 @@ export class NodeDisk implements Disk {
     fsCall("fdatasync", path, () => fs.fdatasyncSync(fd));
   }
 
+  /**
+   * fdatasync(2) on the cached handle in libuv's thread pool, so the event loop keeps reading
+   * the network meanwhile; `done` gets undefined, or the DiskError it failed with.
+   */
+  fdatasyncAsync(path: string, done: (error: DiskError | undefined) => void): void {
+    const fd = this.fd("fdatasync", path);
+    fs.fdatasync(fd, (e) => {
+      if (e === null) return done(undefined);
+      const error = toDiskError(e, "fdatasync", path);
+      if (!(error instanceof DiskError)) throw error;
+      done(error);
+    });
+  }
+
   /** ftruncate(2) on the cached handle. */
   truncate(path: string, length: number): void {
     assertInt(length, "truncate length", 0);
