@@ -5,6 +5,7 @@ import type { ClientJob, ClientResult, NatsPublishJob } from "./bench-types.js";
 import { ackCheckerOf, benchValue, payloadOf } from "./clients/ack-checkers.js";
 import { readJetStreamOrdered, readOursGrpc } from "./clients/catch-up-readers.js";
 import { runGrpcPublishAsync } from "./clients/grpc-publish-async.js";
+import { readOursHttp2 } from "./clients/http2-subscribe-reader.js";
 import { publishSync, publishWindowed } from "./clients/nats-publisher.js";
 
 async function runNatsPublish(job: NatsPublishJob): Promise<ClientResult> {
@@ -36,6 +37,8 @@ function run(job: ClientJob): Promise<ClientResult> {
       return runGrpcPublishAsync(job);
     case "grpc-read":
       return readOursGrpc(job);
+    case "http2-read":
+      return readOursHttp2(job);
     case "js-read":
       return readJetStreamOrdered(job);
   }

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 
 /** Row ids `--profile` accepts (ours' rows: the broker is profiled during that row only). */
-export const PROFILABLE = ["async", "async-grpc", "read", "sync", "async-always", "sync-always", "async-embedded", "sync-embedded"] as const;
+export const PROFILABLE = ["async", "async-grpc", "read", "read-http2", "sync", "async-always", "sync-always", "async-embedded", "sync-embedded"] as const;
 
 /** Parsed options and the sizes they imply. */
 export interface BenchOptions {
@@ -21,7 +21,7 @@ export interface BenchOptions {
   readonly maxRunSeconds: number;
   /** Time bound of the gRPC PublishAsync row (an extra; it is the slowest path and only its rate matters). */
   readonly extraRunSeconds: number;
-  /** Skip the embedded-NATS and gRPC PublishAsync rows (the ratios do not need them). */
+  /** Skip the rows no ratio needs (gRPC PublishAsync, embedded NATS, the node:http2 reader). */
   readonly skipExtras: boolean;
   /** How many times the rows behind the ratios run (each round pairs JetStream and ours back to back). */
   readonly rounds: number;
@@ -40,7 +40,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--profile-dir <dir>", "where --profile writes the .cpuprofile (default: a new temp dir)")
     .option("--messages <n>", "messages per async run and for the catch-up read (default 1,000,000; --quick 100,000)")
     .option("--sync-seconds <s>", "measured seconds per sync run (default 10; --quick 2)")
-    .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS)", false)
+    .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS, node:http2 reader)", false)
     .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the median over rounds (default 3; --quick 1)")
     .option("--budget-seconds <s>", "skip further rounds when one more would end the run after this (default 540)")
     .parse(argv);

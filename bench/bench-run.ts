@@ -154,6 +154,15 @@ export class BenchRun {
     });
   }
 
+  /** Workload 3 on ours with the node:http2 client (no grpc-js), over what the async row stored. */
+  async oursReadHttp2(broker: BrokerUnderTest, stream: string, stored: number): Promise<void> {
+    await this.profiled(broker, "read-http2", async (profiled) => {
+      const p = broker.running;
+      await this.measure({ id: "read-http2", workload: "read", system: "ours", path: "Subscribe over node:http2 (no grpc-js) EARLIEST..STOP_LATEST", nats: "nats-server", fsync: FSYNC.never },
+        { kind: "http2-read", address: p.grpcAddress, stream, expected: stored, maxSeconds: this.opts.maxRunSeconds }, { broker: p.pid }, profiled);
+    });
+  }
+
   /** Workload 1 on ours through gRPC PublishAsync (fresh stream). */
   async oursGrpcAsync(broker: BrokerUnderTest, stream: string): Promise<void> {
     await this.profiled(broker, "async-grpc", async (profiled) => {

@@ -32,9 +32,9 @@ export interface GrpcPublishJob {
   readonly maxSeconds: number;
 }
 
-/** Reads `expected` stored messages from the start (ours: gRPC Subscribe; JetStream: ordered consumer). */
+/** Reads `expected` stored messages from the start (ours: gRPC Subscribe via grpc-js or node:http2; JetStream: ordered consumer). */
 export interface CatchUpJob {
-  readonly kind: "grpc-read" | "js-read";
+  readonly kind: "grpc-read" | "http2-read" | "js-read";
   readonly address: string;
   readonly stream: string;
   readonly expected: number;

@@ -10,7 +10,7 @@ import { natsServerPath, startNatsServer, type NatsServerProcess } from "../jeps
 import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import { BenchRun, FSYNC } from "./bench-run.js";
 import { machineInfo, type MachineInfo } from "./machine-info.js";
-import { machineLine, markdownTable, ratiosByRound, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
+import { extraRatiosOf, machineLine, markdownTable, ratiosByRound, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
 import { killClients } from "./run-client.js";
 import { deleteJetStream, deleteOursStream, liveBrokers, type BrokerUnderTest } from "./servers.js";
 
@@ -32,7 +32,8 @@ async function stopBroker(b: BrokerUnderTest): Promise<void> {
 
 /**
  * One round of the rows behind the ratios, each JetStream row right before ours: workload 1
- * (JetStream, ours with never, ours with always), 3 over what they stored, then 2.
+ * (JetStream, ours with never, ours with always), 3 over what they stored (in round 1 also with
+ * the node:http2 client, an extra), then 2.
  */
 async function ratioRound(run: BenchRun, never: BrokerUnderTest, always: BrokerUnderTest): Promise<void> {
   const jsAsync = `BENCHJS_ASYNC_${run.round}`;
@@ -44,6 +45,7 @@ async function ratioRound(run: BenchRun, never: BrokerUnderTest, always: BrokerU
   await run.oursAsync(always, "async-always", FSYNC.always, alwaysAsync);
   if (js !== undefined) await run.jetStreamRead(jsAsync, js.messages);
   if (ours !== undefined) await run.oursRead(never, oursAsync, ours.messages);
+  if (ours !== undefined && run.round === 1 && !run.opts.skipExtras) await run.oursReadHttp2(never, oursAsync, ours.messages);
   await deleteJetStream(run.nats.url, jsAsync);
   await deleteOursStream(never.running.grpcAddress, oursAsync).catch(() => undefined);
   await deleteOursStream(always.running.grpcAddress, alwaysAsync).catch(() => undefined);
@@ -105,6 +107,8 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
   log(markdownTable(run.rows));
   log("");
   log(ratiosTable(ratios, byRound));
+  const extra = extraRatiosOf(run.rows);
+  if (extra.catchUpReadHttp2Client !== undefined) log(`(no target) catch-up read with the node:http2 client over JetStream's: ${extra.catchUpReadHttp2Client}`);
   log("");
   log(`machine: ${machineLine(machine)}`);
   log(`fsync: JetStream (nats-server ${machine.natsServer}) never fsyncs per message; rows with fsync "never" are like for like with it, rows with "always" fsync before every ack.`);
@@ -124,7 +128,7 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
       valueBytes: opts.valueBytes, asyncMessages: opts.asyncMessages, window: opts.window, syncSeconds: opts.syncSeconds,
       syncWarmupSeconds: opts.syncWarmupSeconds, rounds: opts.rounds, quick: opts.quick,
     },
-    results, ratios, ratiosByRound: byRound, targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
+    results, ratios, ratiosByRound: byRound, extraRatios: extraRatiosOf(run.rows), targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
     ...(run.profile !== undefined ? { profile: run.profile } : {}),
     fsyncNote: `JetStream (nats-server ${machine.natsServer}) acks from the page cache and fsyncs streams every 60 s; ours with streams.sync.policy=never is the like-for-like row, always fsyncs (group commit) before acking.`,
   })}\n`);

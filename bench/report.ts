@@ -80,6 +80,13 @@ export function ratiosOf(rows: readonly Row[]): Ratios {
   return { asyncR1: mid("asyncR1"), asyncR1Always: mid("asyncR1Always"), catchUpRead: mid("catchUpRead"), syncP99: mid("syncP99") };
 }
 
+/** Figures no target judges: ours read with the node:http2 client over JetStream's read (same round). */
+export function extraRatiosOf(rows: readonly Row[]): { readonly catchUpReadHttp2Client: number | undefined } {
+  const r = rows.find((x) => x.id === "read-http2");
+  const js = r === undefined ? undefined : rows.find((x) => x.id === "js-read" && x.round === r.round);
+  return { catchUpReadHttp2Client: over(r?.result.msgsPerSec, js?.result.msgsPerSec) };
+}
+
 /** Whether each ratio meets its target. */
 export function targetsMet(r: Ratios): Record<keyof Ratios, boolean | undefined> {
   const ge = (x: number | undefined, t: number): boolean | undefined => (x === undefined ? undefined : x >= t);

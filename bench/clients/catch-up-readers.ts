@@ -11,7 +11,8 @@ import { createLeanApiClient } from "./grpc-lean-client.js";
 const START_EARLIEST = 2;
 const STOP_LATEST = 2;
 
-interface ReadCounter {
+/** What a reader counted. */
+export interface ReadCounter {
   received: number;
   bytes: number;
   startMs: number;
@@ -19,7 +20,13 @@ interface ReadCounter {
   cpu: NodeJS.CpuUsage;
 }
 
-function resultOf(job: CatchUpJob, c: ReadCounter, notes: string): ClientResult {
+/** The counter of a read starting now. */
+export function startCounter(): ReadCounter {
+  return { received: 0, bytes: 0, startMs: performance.now(), endMs: 0, cpu: process.cpuUsage() };
+}
+
+/** The result of a finished read. */
+export function resultOf(job: CatchUpJob, c: ReadCounter, notes: string): ClientResult {
   const seconds = (c.endMs - c.startMs) / 1000;
   const u = process.cpuUsage(c.cpu);
   return {
@@ -28,33 +35,56 @@ function resultOf(job: CatchUpJob, c: ReadCounter, notes: string): ClientResult 
   };
 }
 
+/**
+ * Checks and counts each Subscribe response of ours: the empty handshake first, then every
+ * message fully decoded with offsets 0, 1, 2, ...; calls `finish` at `expected` or on a mismatch.
+ */
+export function oursMessageChecker(job: CatchUpJob, c: ReadCounter, finish: (e?: Error) => void): (data: Uint8Array) => void {
+  let handshake = true;
+  return (data) => {
+    if (handshake && data.length === 0) return void (handshake = false);
+    handshake = false;
+    const m = decodeMessage(data);
+    if (!m.ok) return finish(new Error(`message ${c.received}: ${m.error.message}`));
+    if (m.value.offset !== BigInt(c.received)) return finish(new Error(`offset ${m.value.offset}, expected ${c.received}`));
+    c.received++;
+    c.bytes += m.value.value.length;
+    if (c.received === job.expected) finish();
+  };
+}
+
+/** The encoded SubscribeRequest of a catch-up read: partition 0, EARLIEST to STOP_LATEST. */
+export function catchUpRequest(job: CatchUpJob): Uint8Array {
+  return encodeWire("proto.SubscribeRequest", { stream: job.stream, partition: 0, startPosition: START_EARLIEST, stopPosition: STOP_LATEST });
+}
+
+/**
+ * Runs a read until `start`'s reader calls finish (at `expected`, at the end, on an error) or the
+ * job's time bound passes; the counter's end time is set once, by whichever comes first.
+ */
+export function boundedRead(job: CatchUpJob, c: ReadCounter, start: (finish: (e?: Error) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const finish = (e?: Error): void => {
+      if (c.endMs !== 0) return;
+      clearTimeout(bound);
+      c.endMs = performance.now();
+      if (e !== undefined) reject(e);
+      else resolve();
+    };
+    const bound = setTimeout(() => finish(), job.maxSeconds * 1000);
+    start(finish);
+  });
+}
+
 /** Reads a stream of ours through gRPC Subscribe; resolves at `expected` messages, at the end of the call or at the bound. */
 export async function readOursGrpc(job: CatchUpJob): Promise<ClientResult> {
   const client = createLeanApiClient(job.address);
-  const request = encodeWire("proto.SubscribeRequest", { stream: job.stream, partition: 0, startPosition: START_EARLIEST, stopPosition: STOP_LATEST });
-  const c: ReadCounter = { received: 0, bytes: 0, startMs: performance.now(), endMs: 0, cpu: process.cpuUsage() };
+  const request = catchUpRequest(job);
+  const c = startCounter();
   const call = client.subscribe(request);
-  let handshake = true;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const finish = (e?: Error): void => {
-        if (c.endMs !== 0) return;
-        clearTimeout(bound);
-        c.endMs = performance.now();
-        if (e !== undefined) reject(e);
-        else resolve();
-      };
-      const bound = setTimeout(() => finish(), job.maxSeconds * 1000);
-      call.on("data", (data: Buffer) => {
-        if (handshake && data.length === 0) return void (handshake = false);
-        handshake = false;
-        const m = decodeMessage(data);
-        if (!m.ok) return finish(new Error(`message ${c.received}: ${m.error.message}`));
-        if (m.value.offset !== BigInt(c.received)) return finish(new Error(`offset ${m.value.offset}, expected ${c.received}`));
-        c.received++;
-        c.bytes += m.value.value.length;
-        if (c.received === job.expected) finish();
-      });
+    await boundedRead(job, c, (finish) => {
+      call.on("data", oursMessageChecker(job, c, finish));
       call.on("error", (e: Error) => finish(e));
       call.on("end", () => finish());
     });
@@ -68,22 +98,12 @@ export async function readOursGrpc(job: CatchUpJob): Promise<ClientResult> {
 /** Reads a JetStream stream through an ordered consumer. */
 export async function readJetStreamOrdered(job: CatchUpJob): Promise<ClientResult> {
   const nc = await connect({ servers: job.address });
-  const c: ReadCounter = { received: 0, bytes: 0, startMs: 0, endMs: 0, cpu: process.cpuUsage() };
+  let messages: { stop(): void } | undefined;
+  let stopped = false;
   try {
     const consumer = await nc.jetstream().consumers.get(job.stream);
-    c.startMs = performance.now();
-    c.cpu = process.cpuUsage();
-    await new Promise<void>((resolve, reject) => {
-      let messages: { stop(): void } | undefined;
-      const finish = (e?: Error): void => {
-        if (c.endMs !== 0) return;
-        clearTimeout(bound);
-        c.endMs = performance.now();
-        messages?.stop();
-        if (e !== undefined) reject(e);
-        else resolve();
-      };
-      const bound = setTimeout(() => finish(), job.maxSeconds * 1000);
+    const c = startCounter();
+    await boundedRead(job, c, (finish) => {
       consumer.consume({
         max_messages: 1000,
         callback: (m) => {
@@ -95,11 +115,13 @@ export async function readJetStreamOrdered(job: CatchUpJob): Promise<ClientResul
         },
       }).then((iter) => {
         messages = iter;
-        if (c.endMs !== 0) iter.stop();
+        if (stopped) iter.stop();
       }, (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
     });
+    return resultOf(job, c, `last seq ${c.received}`);
   } finally {
+    stopped = true;
+    messages?.stop();
     await nc.close();
   }
-  return resultOf(job, c, `last seq ${c.received}`);
 }

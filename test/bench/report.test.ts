@@ -1,7 +1,7 @@
 // The benchmark's ratios: paired within a round, averaged over rounds, missing rows left out.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { median, ratiosByRound, ratiosOf, ratiosTable, type Row } from "../../bench/report.js";
+import { extraRatiosOf, median, ratiosByRound, ratiosOf, ratiosTable, type Row } from "../../bench/report.js";
 
 function row(round: number, id: string, msgsPerSec: number, p99?: number): Row {
   return {
@@ -47,4 +47,10 @@ test("median: middle value, mean of the middle two, undefined when empty", () =>
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.equal(median([7]), 7);
   assert.equal(median([]), undefined);
+});
+
+test("the node:http2 reader's figure is over JetStream's read of the same round", () => {
+  const rows = [row(1, "js-read", 100), row(1, "read", 50), row(1, "read-http2", 150), row(2, "js-read", 10)];
+  assert.deepEqual(extraRatiosOf(rows), { catchUpReadHttp2Client: 1.5 });
+  assert.deepEqual(extraRatiosOf(rows.slice(0, 2)), { catchUpReadHttp2Client: undefined });
 });
