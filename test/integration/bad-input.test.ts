@@ -5,7 +5,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import { status as Status } from "@grpc/grpc-js";
-import { natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
+import {
+  collectNats, decodeAck, natsModes, startEnv, subscribeRead, waitForHighWatermark, within, type IntegrationEnv,
+} from "../../jepsen-like/integration-fixture.js";
+import { AckPolicy } from "../../src/io/wire/api-types.js";
+import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
 import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 
 const T = { timeout: 20_000 };
@@ -113,6 +117,32 @@ for (const mode of natsModes()) {
         assert.equal(e.code, Status.INVALID_ARGUMENT, `PublishToSubject ${JSON.stringify(subject)}: ${e.code} ${e.details}`);
       }
       await stillServing("after-invalid-subjects");
+    });
+
+    test("an ack inbox that is not a publish subject is refused (gRPC) or gets no ack (NATS), never injected", T, async () => {
+      // Written into the broker's own NATS connection, "x 0\r\nPUB ..." would publish on the
+      // broker's behalf, and a malformed PUB would get the broker disconnected.
+      const evil = ["x 0\r\nPUB bad.injected 2\r\nhi", "a b", "a\tb", "a..b", "a.*", "a.>", ".a"];
+      const injected = env.nc.subscribe("bad.injected");
+      const acks = env.nc.subscribe("bad.evil.acks.>");
+      await env.nc.flush();
+      for (const ackInbox of evil) {
+        const e = await rejects(env.client.publish({ stream: "bad-ok", value: Buffer.from("x"), ackInbox, ackPolicy: "LEADER" }, { timeoutMs: 3000 }));
+        assert.equal(e.code, Status.INVALID_ARGUMENT, `Publish with ackInbox ${JSON.stringify(ackInbox)}: ${e.code} ${e.details}`);
+      }
+      const hw = Number(((await env.client.fetchPartitionMetadata("bad-ok", 0))["metadata"] as { highWatermark: string }).highWatermark);
+      for (const ackInbox of evil) {
+        env.nc.publish("bad.ok", encodePublishEnvelope({ value: enc.encode(`evil ${ackInbox}`), ackInbox, correlationId: "c", ackPolicy: AckPolicy.LEADER }));
+      }
+      env.nc.publish("bad.ok", encodePublishEnvelope({ value: enc.encode("good"), ackInbox: "bad.evil.acks.1", correlationId: "g", ackPolicy: AckPolicy.LEADER }));
+      await env.nc.flush();
+      const [good] = await collectNats(acks, 1, 5000);
+      assert.equal(decodeAck(good!).correlationId, "g");
+      // Stored (the data is fine; only its ack has nowhere to go) and nothing was injected.
+      await waitForHighWatermark(env.client, "bad-ok", 0, hw + evil.length + 1);
+      await env.nc.flush();
+      assert.equal(injected.getProcessed(), 0);
+      await stillServing("after-evil-ack-inboxes");
     });
 
     test("the broker logged no fatal error and is still running", T, async () => {

@@ -30,6 +30,18 @@ test("publish subjects carry no wildcard tokens; '*' inside a token is a literal
   assert.deepEqual(tokenizeSubject("a.b.c"), ["a", "b", "c"]);
 });
 
+test("isValidPublishSubject (one pass) agrees with valid-and-no-wildcard on any string", () => {
+  const alphabet = fc.constantFrom("a", "b", ".", "*", ">", " ", "\t", "\r", "\n", "\f", "é", "_");
+  fc.assert(
+    fc.property(fc.array(alphabet, { maxLength: 12 }).map((cs) => cs.join("")), (subject) => {
+      assert.equal(isValidPublishSubject(subject), isValidSubject(subject) && !hasWildcard(subject), JSON.stringify(subject));
+      assert.equal(isValidPublishSubject(subject), subjectProblem(subject, "publish") === undefined, JSON.stringify(subject));
+    }),
+    { numRuns: 3000 },
+  );
+  for (const s of ["x 0\r\nPUB y 2\r\nhi", "_INBOX.abc\r\n", "a.b\f"]) assert.equal(isValidPublishSubject(s), false, JSON.stringify(s));
+});
+
 test("subjectProblem explains each invalid kind and accepts valid subjects", () => {
   assert.equal(subjectProblem("foo.bar", "publish"), undefined);
   assert.equal(subjectProblem("foo.>", "subscribe"), undefined);

@@ -4,7 +4,7 @@ import { assertNever } from "../assert.js";
 import { err, ok, type Result } from "../errors.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
 import { resolveStreamSettings } from "../metadata/stream-config.js";
-import { hasWildcard } from "../nats/subject.js";
+import { hasWildcard, isValidPublishSubject } from "../nats/subject.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { NodeId } from "../types.js";
 import type { ApiRequest, ApiResponse, BrokerEffect } from "./api-types.js";
@@ -57,6 +57,9 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
 
 function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publish" }>, time: InputTime, out: Outputs<BrokerEffect>): Result<ApiResponse> {
   if (request.stream.length === 0) return err("InvalidArgument", "no stream provided");
+  if (request.ackInbox.length > 0 && !isValidPublishSubject(request.ackInbox)) {
+    return err("InvalidArgument", `ack inbox ${JSON.stringify(request.ackInbox.slice(0, 200))} is not a valid NATS publish subject`);
+  }
   const stream = state.metadata.streams.get(request.stream);
   if (stream === undefined) return err("StreamNotFound", `no such stream: ${request.stream}`);
   const meta = stream.partitions[request.partition];

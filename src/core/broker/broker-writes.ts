@@ -2,6 +2,7 @@
 // high watermarks and acks, and the timers (high watermark checkpoint, interval sync, cleaner).
 import { assert } from "../assert.js";
 import type { DiskError } from "../disk.js";
+import { isValidPublishSubject } from "../nats/subject.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
 import type { BrokerState, TimerName } from "./broker-state.js";
@@ -118,6 +119,12 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
     sendAck: (ack: AckFields, afterPersist: boolean) => {
       // NONE means no ack at all, and there is nowhere to send one without an inbox.
       if (ack.ackInbox.length === 0 || ack.ackPolicy === "NONE") return;
+      // Nor to an inbox that is no publish subject: written into the broker's NATS connection,
+      // "x 0\r\nPUB y ..." would publish for the client, and a malformed PUB cost the connection.
+      if (!isValidPublishSubject(ack.ackInbox)) {
+        out.log.push({ level: "warn", msg: "no ack sent: the ack inbox is not a valid NATS publish subject", fields: { ackInbox: ack.ackInbox.slice(0, 200) } });
+        return;
+      }
       const send = { subject: ack.ackInbox, data: state.deps.codec.encodeAck(ack) };
       (afterPersist ? out.sendAfterPersist : out.send).push(send);
     },

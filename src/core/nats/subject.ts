@@ -31,9 +31,31 @@ export function isValidSubject(subject: string): boolean {
   return true;
 }
 
-/** True for a valid publish subject: a valid subject without wildcard tokens. */
+const DOT = 0x2e;
+const STAR = 0x2a;
+const GT = 0x3e;
+
+/**
+ * True for a valid publish subject: a valid subject without wildcard tokens. One pass over the
+ * characters, no allocation: it guards every ack inbox a client names, once per message.
+ */
 export function isValidPublishSubject(subject: string): boolean {
-  return isValidSubject(subject) && !hasWildcard(subject);
+  const n = subject.length;
+  if (n === 0) return false;
+  let tokenStart = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? DOT : subject.charCodeAt(i);
+    // The WHITESPACE set: space, \t, \n, \r, \f.
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0c) return false;
+    if (c !== DOT) continue;
+    if (i === tokenStart) return false; // an empty token
+    if (i === tokenStart + 1) {
+      const only = subject.charCodeAt(tokenStart);
+      if (only === STAR || only === GT) return false;
+    }
+    tokenStart = i + 1;
+  }
+  return true;
 }
 
 /** True when some token of `subject` is a wildcard (`*` or `>`). */
