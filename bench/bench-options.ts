@@ -39,7 +39,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--profile <row>", `CPU-profile the broker during one row: ${PROFILABLE.join(", ")}`)
     .option("--profile-dir <dir>", "where --profile writes the .cpuprofile (default: a new temp dir)")
     .option("--messages <n>", "messages per async run and for the catch-up read (default 1,000,000; --quick 100,000)")
-    .option("--sync-seconds <s>", "measured seconds per sync run (default 10; --quick 2)")
+    .option("--sync-seconds <s>", "measured seconds per sync run (default 8; --quick 2)")
     .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS, node:http2 reader)", false)
     .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the median over rounds (default 3; --quick 1)")
     .option("--budget-seconds <s>", "skip further rounds when one more would end the run after this (default 540)")
@@ -60,10 +60,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   return {
     json: o.json, quick: o.quick, profile: o.profile, profileDir: o.profileDir, valueBytes: 1024, window: 1000,
     asyncMessages: Math.floor(positive("--messages", o.messages, o.quick ? 100_000 : 1_000_000)),
-    syncSeconds: positive("--sync-seconds", o.syncSeconds, o.quick ? 2 : 10),
+    syncSeconds: positive("--sync-seconds", o.syncSeconds, o.quick ? 2 : 8),
     syncWarmupSeconds: o.quick ? 0.5 : 1,
     maxRunSeconds: o.quick ? 20 : 60,
-    extraRunSeconds: o.quick ? 10 : 20,
+    extraRunSeconds: 10,
     skipExtras: o.skipExtras,
     rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 3)),
     budgetSeconds: positive("--budget-seconds", o.budgetSeconds, 540),

@@ -42,15 +42,30 @@ function over(a: number | undefined, b: number | undefined): number | undefined 
   return a === undefined || b === undefined || b === 0 ? undefined : round(a / b);
 }
 
+/**
+ * Ours over theirs within one round's rows: the k-th row of `ours` pairs with the k-th of
+ * `theirs` (they ran back to back), and a round with several pairs gives their mean.
+ */
+function pairedRatio(rows: readonly Row[], ours: string, theirs: string, metric: (r: Row) => number | undefined): number | undefined {
+  const a = rows.filter((r) => r.id === ours);
+  const b = rows.filter((r) => r.id === theirs);
+  const ratios: number[] = [];
+  for (let k = 0; k < Math.min(a.length, b.length); k++) {
+    const x = over(metric(a[k]!), metric(b[k]!));
+    if (x !== undefined) ratios.push(x);
+  }
+  return ratios.length === 0 ? undefined : round(ratios.reduce((s, x) => s + x, 0) / ratios.length);
+}
+
 /** The four ratios from the rows of one round (each of ours over JetStream's row of the same round). */
 export function roundRatios(rows: readonly Row[]): Ratios {
-  const rate = (id: string): number | undefined => rows.find((r) => r.id === id)?.result.msgsPerSec;
-  const p99 = (id: string): number | undefined => rows.find((r) => r.id === id)?.result.latencyUs?.p99;
+  const rate = (r: Row): number => r.result.msgsPerSec;
+  const p99 = (r: Row): number | undefined => r.result.latencyUs?.p99;
   return {
-    asyncR1: over(rate("async"), rate("js-async")),
-    asyncR1Always: over(rate("async-always"), rate("js-async")),
-    catchUpRead: over(rate("read"), rate("js-read")),
-    syncP99: over(p99("sync"), p99("js-sync")),
+    asyncR1: pairedRatio(rows, "async", "js-async", rate),
+    asyncR1Always: pairedRatio(rows, "async-always", "js-async", rate),
+    catchUpRead: pairedRatio(rows, "read", "js-read", rate),
+    syncP99: pairedRatio(rows, "sync", "js-sync", p99),
   };
 }
 

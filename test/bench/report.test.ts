@@ -54,3 +54,8 @@ test("the node:http2 reader's figure is over JetStream's read of the same round"
   assert.deepEqual(extraRatiosOf(rows), { catchUpReadHttp2Client: 1.5 });
   assert.deepEqual(extraRatiosOf(rows.slice(0, 2)), { catchUpReadHttp2Client: undefined });
 });
+
+test("several read pairs in a round: the k-th of ours over the k-th of JetStream's, then their mean", () => {
+  const rows = [row(1, "js-read", 100), row(1, "read", 50), row(1, "js-read", 200), row(1, "read", 140), row(1, "read", 999)];
+  assert.equal(ratiosOf(rows).catchUpRead, 0.6);
+});
