@@ -4,6 +4,7 @@
 // stream sequence of every message checked.
 import { connect } from "nats";
 import { encodeWire } from "../../src/io/wire/api-codec.js";
+import { AsciiCache } from "../../src/core/ascii.js";
 import { decodeMessage } from "../../src/io/wire/message-decoder.js";
 import type { CatchUpJob, ClientResult } from "../bench-types.js";
 import { createLeanApiClient } from "./grpc-lean-client.js";
@@ -41,10 +42,11 @@ export function resultOf(job: CatchUpJob, c: ReadCounter, notes: string): Client
  */
 export function oursMessageChecker(job: CatchUpJob, c: ReadCounter, finish: (e?: Error) => void): (data: Uint8Array) => void {
   let handshake = true;
+  const strings = new AsciiCache();
   return (data) => {
     if (handshake && data.length === 0) return void (handshake = false);
     handshake = false;
-    const m = decodeMessage(data);
+    const m = decodeMessage(data, strings);
     if (!m.ok) return finish(new Error(`message ${c.received}: ${m.error.message}`));
     if (m.value.offset !== BigInt(c.received)) return finish(new Error(`offset ${m.value.offset}, expected ${c.received}`));
     c.received++;

@@ -1,6 +1,7 @@
 // The WireCodec the broker core is given: Liftbridge's envelope and protobuf codecs from
 // src/io/wire/, adapted to the core's plain types. Production and the simulator inject this same
 // object, so the simulator exercises the real encodings.
+import { AsciiCache } from "../core/ascii.js";
 import type { AckError, AckFields, AckPolicy, PublishEnvelope, WireCodec } from "../core/broker/wire-codec.js";
 import { decodeWire } from "./wire/api-codec.js";
 import { CachingAckEncoder } from "./caching-ack-encoder.js";
@@ -26,8 +27,8 @@ export function ackErrorName(n: number): AckError {
   return ACK_ERROR_NAME[n] ?? "UNKNOWN";
 }
 
-function parsePublish(data: Uint8Array): PublishEnvelope | undefined {
-  const parsed = parsePublishPayload(data);
+function parsePublish(data: Uint8Array, strings: AsciiCache): PublishEnvelope | undefined {
+  const parsed = parsePublishPayload(data, strings);
   if (parsed.kind === "raw") return undefined;
   const m = parsed.message;
   const expected = m.expectedOffset;
@@ -61,7 +62,8 @@ export function createWireCodec(): WireCodec {
       receptionTimestamp: ack.receptionTimestampNs, commitTimestamp: ack.commitTimestampNs,
       ackError: ACK_ERROR_NUMBER[ack.ackError],
     });
-  return { parsePublish, encodePublish, encodeAck };
+  const strings = new AsciiCache();
+  return { parsePublish: (data) => parsePublish(data, strings), encodePublish, encodeAck };
 }
 
 /** Decodes an Ack envelope (for clients and the simulator's checkers); undefined when malformed. */

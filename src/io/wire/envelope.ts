@@ -9,6 +9,7 @@ import type { AckFields } from "./ack-encoder.js";
 import { ackSize, writeAck } from "./ack-encoder.js";
 import type { Headers } from "./api-types.js";
 import { decodeMessage } from "./message-decoder.js";
+import type { AsciiCache } from "../../core/ascii.js";
 import type { MessageFields } from "./message-encoder.js";
 import { messageSize, writeMessage } from "./message-encoder.js";
 
@@ -128,11 +129,14 @@ export interface PublishEnvelope {
 /** How to store a NATS payload on a stream subject: a decoded envelope, or the raw bytes verbatim. */
 export type PublishPayload = { readonly kind: "envelope"; readonly message: PublishEnvelope } | { readonly kind: "raw" };
 
-/** Classifies a payload; anything that is not a valid MsgType-0 envelope is raw (spec §3.1). Never throws. */
-export function parsePublishPayload(data: Uint8Array): PublishPayload {
+/**
+ * Classifies a payload; anything that is not a valid MsgType-0 envelope is raw (spec §3.1). Never
+ * throws. `strings` is the caller's cache of short strings (see decodeMessage).
+ */
+export function parsePublishPayload(data: Uint8Array, strings?: AsciiCache): PublishPayload {
   const payload = decodeEnvelopeOf(data, MsgType.Publish);
   if (!payload.ok) return { kind: "raw" };
-  const m = decodeMessage(payload.value);
+  const m = decodeMessage(payload.value, strings);
   if (!m.ok) return { kind: "raw" };
   const { key, value, headers, ackInbox, correlationId, ackPolicy, offset } = m.value;
   return { kind: "envelope", message: { key, value, headers, ackInbox, correlationId, ackPolicy, expectedOffset: offset } };

@@ -4,6 +4,7 @@
 // the input, not copies.
 import type { Result } from "../../core/errors.js";
 import { err, ok } from "../../core/errors.js";
+import type { AsciiCache } from "../../core/ascii.js";
 import type { Message } from "./api-types.js";
 import { int64FromHalves } from "./pb-writer.js";
 import { PbReader, readStringBytesMapEntry, WireFormatError } from "./pb-reader.js";
@@ -36,13 +37,13 @@ function readLenField(r: PbReader, m: MutableMessage, field: number, headers: Ma
   }
 }
 
-function readMessage(data: Uint8Array): Message {
+function readMessage(data: Uint8Array, strings: AsciiCache | undefined): Message {
   const headers = new Map<string, Uint8Array>();
   const m: MutableMessage = {
     offset: 0n, key: EMPTY, value: EMPTY, timestamp: 0n, stream: "", partition: 0, subject: "",
     replySubject: "", headers, ackInbox: "", correlationId: "", ackPolicy: 0,
   };
-  const r = new PbReader(data, 0, data.length);
+  const r = new PbReader(data, 0, data.length, strings);
   while (r.pos < r.end) {
     const t = r.tag();
     const field = t >>> 3;
@@ -56,10 +57,13 @@ function readMessage(data: Uint8Array): Message {
   return m;
 }
 
-/** Decodes a proto.Message; malformed protobuf is an InvalidArgument error, never an exception. */
-export function decodeMessage(data: Uint8Array): Result<Message> {
+/**
+ * Decodes a proto.Message; malformed protobuf is an InvalidArgument error, never an exception.
+ * A decoder of many messages passes its own `strings` cache (stream, subjects and inboxes repeat).
+ */
+export function decodeMessage(data: Uint8Array, strings?: AsciiCache): Result<Message> {
   try {
-    return ok(readMessage(data));
+    return ok(readMessage(data, strings));
   } catch (e) {
     if (e instanceof WireFormatError) return err("InvalidArgument", `invalid proto.Message: ${e.message}`);
     throw e;

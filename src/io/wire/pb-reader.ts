@@ -3,7 +3,7 @@
 // overlong varints are errors. Malformed input throws WireFormatError, which decoders turn into
 // a Result at their boundary; nothing else escapes.
 
-import { shortAscii } from "../../core/ascii.js";
+import { shortAscii, type AsciiCache } from "../../core/ascii.js";
 
 /** Malformed protobuf input (caught by the decoders in this folder, never by callers). */
 export class WireFormatError extends Error {
@@ -24,6 +24,8 @@ export class PbReader {
     readonly buf: Uint8Array,
     public pos: number,
     readonly end: number,
+    /** Remembers short strings across messages (optional; same answers either way). */
+    private readonly strings?: AsciiCache,
   ) {}
 
   /** Reads a varint of up to 10 bytes into lo/hi. */
@@ -77,7 +79,7 @@ export class PbReader {
     const end = this.delimited();
     const start = this.pos;
     this.pos = end;
-    const ascii = shortAscii(this.buf, start, end);
+    const ascii = this.strings === undefined ? shortAscii(this.buf, start, end) : this.strings.decode(this.buf, start, end);
     if (ascii !== undefined) return ascii;
     return this.utf8(start, end);
   }
