@@ -67,9 +67,10 @@ export class NodeDisk implements Disk {
 
   /** The cached read-write handle of an existing file, opened on first use. */
   private fd(op: string, path: string): number {
-    checkPath(path, false);
+    // A cached handle's path was checked when it was opened (the hot path skips the split).
     const cached = this.fds.get(path);
     if (cached !== undefined) return cached;
+    checkPath(path, false);
     const fd = fsCall(op, path, () => fs.openSync(this.abs(path), "r+"));
     this.fds.set(path, fd);
     return fd;

@@ -71,6 +71,9 @@ test("Publish validates, then sends the envelope to the partition subject", () =
   assert.deepEqual(errorOf(h, pub({ stream: "zz" })), { code: "StreamNotFound", message: "no such stream: zz" });
   assert.deepEqual(errorOf(h, pub({ partition: 2 })), { code: "PartitionNotFound", message: "no such partition: 2" });
   assert.equal(errorOf(h, pub({ stream: "w" })).code, "InvalidArgument");
+  for (const ackInbox of ["a b", "x\r\nPUB y 1", "a..b", "a.>"]) {
+    assert.deepEqual(errorOf(h, pub({ ackInbox })), { code: "InvalidArgument", message: `ack inbox ${JSON.stringify(ackInbox)} is not a valid NATS publish subject` });
+  }
   const ok = h.request(pub({ partition: 1 }));
   assert.ok(ok.ok && ok.value.kind === "published");
   assert.equal(ok.value.subject, "s.1");

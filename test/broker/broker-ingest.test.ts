@@ -62,6 +62,17 @@ test("a corrupt envelope (bad CRC, truncated) is stored raw and never crashes", 
   assert.deepEqual(acks(h), []);
 });
 
+test("an ack inbox that is no NATS publish subject gets no ack; the message is stored", () => {
+  const h = new BrokerHarness();
+  h.request(createS);
+  const bad = ["x 0\r\nPUB y 2\r\nhi", "a b", "a..b", "a.*", "a.>", ".a", "a\tb"];
+  for (const [i, ackInbox] of bad.entries()) h.publish("s", envelope(h, `bad${i}`, "LEADER", { ackInbox }));
+  h.publish("s", envelope(h, "good", "LEADER"));
+  assert.deepEqual(h.sent.map((s) => s.subject), ["acks"]);
+  assert.deepEqual(acks(h), [{ correlationId: "good", offset: bad.length, ackError: "OK" }]);
+  assert.equal(h.subscribe({ stream: "s" }).sub.records.length, bad.length + 1);
+});
+
 test("oversized messages get TOO_LARGE and are not stored", () => {
   const h = new BrokerHarness(testBrokerConfig({ replicationMaxBytes: 64 }));
   h.request(createS);
