@@ -9,22 +9,8 @@ export const HW_CHECKPOINT_INTERVAL_MS = 5000;
 
 /** The core's configuration for a server with id `serverId`, using the advertised address. */
 export function brokerConfigFrom(config: LiftbridgeConfig, serverId: string, advertisedPort?: number): BrokerConfig {
-  const s = config.streams;
-  const streamDefaults: StreamDefaults = {
-    retentionMaxBytes: s.retentionMaxBytes,
-    retentionMaxMessages: s.retentionMaxMessages,
-    retentionMaxAgeMs: s.retentionMaxAgeMs,
-    cleanerIntervalMs: s.cleanerIntervalMs,
-    segmentMaxBytes: s.segmentMaxBytes,
-    segmentMaxAgeMs: s.segmentMaxAgeMs,
-    compactEnabled: s.compactEnabled,
-    compactMaxGoroutines: s.compactMaxGoroutines,
-    autoPauseTimeMs: s.autoPauseTimeMs,
-    autoPauseDisableIfSubscribers: s.autoPauseDisableIfSubscribers,
-    minIsr: config.clustering.minInsyncReplicas,
-    optimisticConcurrencyControl: s.concurrencyControl,
-    encryption: s.encryption,
-  };
+  const { concurrencyControl, syncPolicy, syncIntervalMs, ...shared } = config.streams;
+  const streamDefaults: StreamDefaults = { ...shared, minIsr: config.clustering.minInsyncReplicas, optimisticConcurrencyControl: concurrencyControl };
   const advertised = advertisedAddress(config);
   return {
     serverId: nodeId(serverId),
@@ -33,8 +19,8 @@ export function brokerConfigFrom(config: LiftbridgeConfig, serverId: string, adv
     port: advertisedPort ?? advertised.port,
     dataDir: "",
     streamDefaults,
-    syncPolicy: s.syncPolicy,
-    syncIntervalMs: s.syncIntervalMs,
+    syncPolicy,
+    syncIntervalMs,
     replicationMaxBytes: config.clustering.replicationMaxBytes,
     batchMaxMessages: config.batch.maxMessages,
     subscriberBatchMaxBytes: 1024 * 1024,

@@ -2,6 +2,7 @@
 // milliseconds, sizes are bytes); config-keys.ts maps each field to its Liftbridge key.
 import { assert } from "../../core/assert.js";
 import type { LogLevel } from "../../core/outputs.js";
+import type { StreamDefaults } from "../../core/metadata/stream-config.js";
 import type { ConfigKey, ConfigValue, HostPort } from "./config-keys.js";
 
 /** How the broker makes written messages durable (`streams.sync.policy`). */
@@ -49,22 +50,14 @@ export interface LiftbridgeConfig {
     readonly embedded: boolean;
     readonly embeddedConfig: string;
   };
-  readonly streams: {
-    readonly retentionMaxBytes: number;
-    readonly retentionMaxMessages: number;
-    readonly retentionMaxAgeMs: number;
-    readonly cleanerIntervalMs: number;
-    readonly segmentMaxBytes: number;
-    /** 0 = no time-based roll; a positive value is at least 1000. */
-    readonly segmentMaxAgeMs: number;
-    readonly compactEnabled: boolean;
-    readonly compactMaxGoroutines: number;
-    readonly autoPauseTimeMs: number;
-    readonly autoPauseDisableIfSubscribers: boolean;
+  /**
+   * `streams.*`: the per-stream defaults (StreamDefaults; segmentMaxAgeMs 0 = no time-based roll,
+   * a positive value is at least 1000) under their config names, minIsr being a clustering key,
+   * plus the server-wide sync policy (syncIntervalMs is used only by "interval").
+   */
+  readonly streams: Omit<StreamDefaults, "minIsr" | "optimisticConcurrencyControl"> & {
     readonly concurrencyControl: boolean;
-    readonly encryption: boolean;
     readonly syncPolicy: SyncPolicy;
-    /** Used only when syncPolicy is "interval". */
     readonly syncIntervalMs: number;
   };
   readonly clustering: {
