@@ -13,6 +13,10 @@ export interface NatsServerOptions {
   readonly storeDir?: string;
   /** max_payload in bytes (nats-server's default is 1 MiB). */
   readonly maxPayload?: number;
+  /** Client port (default: ephemeral); a fixed one lets a test restart the server where clients reconnect. */
+  readonly port?: number;
+  /** Appended to the generated configuration (e.g. an authorization block). */
+  readonly extraConfig?: string;
   /** Bound on start-up, default 10 s. */
   readonly startTimeoutMs?: number;
 }
@@ -97,9 +101,10 @@ function acceptsClients(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 function configText(options: NatsServerOptions, storeDir: string | undefined): string {
-  const lines = ["host: 127.0.0.1", "port: -1"];
+  const lines = ["host: 127.0.0.1", `port: ${options.port ?? -1}`];
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   if (storeDir !== undefined) lines.push(`jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n}`);
+  if (options.extraConfig !== undefined) lines.push(options.extraConfig);
   return `${lines.join("\n")}\n`;
 }
 

@@ -4,7 +4,7 @@
 // ops in order, and only then releases what depended on them (DESIGN.md). An fdatasync runs in
 // libuv's thread pool: while it is in flight no input is stepped (as in the simulator), but the
 // event loop keeps reading NATS, so the next group commit is ready when the disk is.
-import type { NatsConnection, Subscription } from "nats";
+import type { NatsConnection } from "nats";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
 import type { BrokerConfig } from "../core/broker/broker-config.js";
@@ -21,6 +21,8 @@ import { createWireCodec } from "./broker-wire-codec.js";
 import { mathRandom } from "./embedded-nats/math-random.js";
 import { logCoreEvents, type Logger } from "./logger.js";
 import { NodeDisk } from "./node-disk.js";
+import type { DataPathSubscription, NatsDataPath } from "./nats-data-path/nats-data-path.js";
+import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
 
 
 interface PendingSubscription {
@@ -33,7 +35,10 @@ export interface BrokerDriverOptions {
   /** Absolute path of the data directory (created if missing). */
   readonly dataDir: string;
   readonly config: BrokerConfig;
+  /** The control connection (gRPC handlers' inboxes); also the data path unless `dataPath` is given. */
   readonly nats: NatsConnection;
+  /** Where stream subjects are captured and acks published (default: over `nats`). */
+  readonly dataPath?: NatsDataPath;
   readonly logger: Logger;
   readonly crc32c?: Crc32c;
 }
@@ -45,7 +50,8 @@ export class BrokerDriver implements BrokerService {
   private readonly queue = new BrokerInputQueue();
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly natsSubs = new Map<number, Subscription>();
+  private readonly natsSubs = new Map<number, DataPathSubscription>();
+  private readonly dataPath: NatsDataPath;
   private readonly requests = new Map<number, (r: Result<ApiResponse>) => void>();
   private readonly subscriptions = new Map<number, PendingSubscription>();
   private nextId = 1;
@@ -63,6 +69,7 @@ export class BrokerDriver implements BrokerService {
   /** Recovers the broker from `dataDir` and starts consuming its partitions' subjects. */
   constructor(private readonly options: BrokerDriverOptions) {
     this.disk = new NodeDisk(options.dataDir);
+    this.dataPath = options.dataPath ?? new NatsJsDataPath(options.nats, options.logger);
     const deps = { reader: this.disk, codec: createWireCodec(), random: mathRandom, ...(options.crc32c ? { crc32c: options.crc32c } : {}) };
     const opened = Broker.open(deps, options.config, this.time());
     this.broker = opened.broker;
@@ -129,7 +136,7 @@ export class BrokerDriver implements BrokerService {
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const sub of this.natsSubs.values()) sub.unsubscribe();
     this.natsSubs.clear();
-    await this.options.nats.flush().catch(() => undefined);
+    await this.dataPath.flush().catch(() => undefined);
     this.disk.closeAll();
   }
 
@@ -182,7 +189,7 @@ export class BrokerDriver implements BrokerService {
   }
 
   private publish(s: BrokerOutputs["send"][number]): void {
-    this.options.nats.publish(s.subject, s.data, s.reply === undefined ? undefined : { reply: s.reply });
+    this.dataPath.publish(s.subject, s.data, s.reply);
   }
 
   /** Applies a step's persist ops from `index` on; an fdatasync continues from its callback. */
@@ -238,16 +245,7 @@ export class BrokerDriver implements BrokerService {
   private applyNatsEffect(effect: BrokerEffect): boolean {
     if (effect.kind === "natsSubscribe") {
       const sid = effect.sid;
-      const sub = this.options.nats.subscribe(effect.subject, {
-        ...(effect.queue.length > 0 ? { queue: effect.queue } : {}),
-        callback: (error, msg) => {
-          if (error !== null) return this.options.logger.warn({ err: error.message, subject: effect.subject }, "NATS subscription error");
-          // A plain Uint8Array view: the envelope decoder slices each message several times, and
-          // Buffer's subarray costs twice the built-in one.
-          const data = msg.data;
-          this.enqueueDelivery({ sid, subject: msg.subject, reply: msg.reply ?? "", data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-        },
-      });
+      const sub = this.dataPath.subscribe(effect.subject, effect.queue, (subject, reply, data) => this.enqueueDelivery({ sid, subject, reply, data }));
       this.natsSubs.set(sid, sub);
       return true;
     }
@@ -265,7 +263,7 @@ export class BrokerDriver implements BrokerService {
         this.requests.delete(effect.requestId);
         if (resolve === undefined) return;
         if (!this.deferApiReplies) return resolve(effect.result);
-        this.options.nats.flush().then(
+        this.dataPath.flush().then(
           () => resolve(effect.result),
           () => resolve(effect.result),
         );

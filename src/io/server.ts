@@ -16,6 +16,9 @@ import type { Logger } from "./logger.js";
 import { NodeDisk } from "./node-disk.js";
 import { loadOrCreateServerId } from "./server-id.js";
 import { bestCrc32c } from "./native-crc32c.js";
+import type { NatsDataPath } from "./nats-data-path/nats-data-path.js";
+import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
+import { ProtocolDataPath } from "./nats-data-path/protocol-data-path.js";
 
 /** A running broker process. */
 export interface RunningServer {
@@ -43,30 +46,61 @@ async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ em
   return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };
 }
 
+const RECONNECT_TIME_WAIT_MS = 250;
+
+/** nats.js's TLS options from `nats.tls.*` (none when unset: nats.js still upgrades if the server asks). */
+function natsTls(config: LiftbridgeConfig): { tls?: { certFile?: string; keyFile?: string; caFile?: string } } {
+  const { tlsCert, tlsKey, tlsCa } = config.nats;
+  if (tlsCert === "" && tlsCa === "") return {};
+  return { tls: { ...(tlsCert !== "" ? { certFile: tlsCert, keyFile: tlsKey } : {}), ...(tlsCa !== "" ? { caFile: tlsCa } : {}) } };
+}
+
+/**
+ * The data path: our own protocol client over plain TCP, or nats.js's connection where TLS is
+ * configured or the server requires it (docs/decisions.md).
+ */
+async function openDataPath(config: LiftbridgeConfig, servers: readonly string[], name: string, nc: NatsConnection, logger: Logger): Promise<NatsDataPath> {
+  if (natsTls(config).tls !== undefined) return new NatsJsDataPath(nc, logger);
+  const opened = await ProtocolDataPath.connect({
+    servers, name, logger, reconnectTimeWaitMs: RECONNECT_TIME_WAIT_MS,
+    ...(config.nats.user !== "" ? { user: config.nats.user, pass: config.nats.password } : {}),
+  });
+  if (opened.ok) return opened.value;
+  if (opened.reason === "tlsRequired") {
+    logger.info({ reason: opened.message }, "NATS data path over nats.js (TLS)");
+    return new NatsJsDataPath(nc, logger);
+  }
+  throw new Error(`NATS data connection: ${opened.message}`);
+}
+
 /** Starts everything the configuration asks for. */
 export async function startServer(config: LiftbridgeConfig, logger: Logger): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const { id: serverId } = loadOrCreateServerId(new NodeDisk(dataDir), config.clustering.serverId);
   const nats = await startNats(config, logger);
+  const name = `LIFT.${config.clustering.namespace}.${serverId}`;
   const nc: NatsConnection = await connect({
-    servers: nats.servers, name: `LIFT.${config.clustering.namespace}.${serverId}`,
-    maxReconnectAttempts: -1, reconnectTimeWait: 250,
+    servers: nats.servers, name,
+    maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
     ...(config.nats.user !== "" ? { user: config.nats.user, pass: config.nats.password } : {}),
+    ...natsTls(config),
   });
+  const dataPath = await openDataPath(config, nats.servers, `${name}.data`, nc, logger);
   // The gRPC port is bound first (it may be ephemeral) so FetchMetadata advertises the real one.
   const proxy = new DeferredService(serverId, config.clustering.namespace, nc);
   const listen = listenAddress(config);
   const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port });
   const crc = bestCrc32c();
-  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, logger, crc32c: crc.crc32c });
+  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, dataPath, logger, crc32c: crc.crc32c });
   proxy.target = driver;
-  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS" }, "Liftbridge-TS started");
+  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");
   return {
     serverId, grpcPort: grpc.port, natsUrl: nats.servers[0] ?? "", driver,
     close: async () => {
       await grpc.close(2000);
       await driver.shutdown();
+      await dataPath.close();
       await nc.drain().catch(() => undefined);
       await nats.embedded?.close();
       logger.info({ serverId }, "Liftbridge-TS stopped");

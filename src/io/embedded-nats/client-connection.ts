@@ -2,7 +2,7 @@
 // its output. Routing between connections belongs to the server (through `ClientHost`).
 import type { Socket } from "node:net";
 import { isValidPublishSubject, subjectMatches } from "../../core/nats/subject.js";
-import { Outbound } from "./outbound.js";
+import { Outbound } from "../nats-protocol/outbound.js";
 import { ClientParser, type ClientOp, type ConnectOptions } from "./parser.js";
 
 /** Log levels of the embedded server's logger. */

@@ -2,10 +2,15 @@
 // pieces (protocol lines, small payloads) are copied into a shared slab, large payloads are kept
 // as views, so a flush is one corked batch of a few buffers, never one write per message.
 import type { Socket } from "node:net";
+import { assertInt } from "../../core/assert.js";
 
 const SLAB_BYTES = 64 * 1024;
 /** Payloads at least this large are queued as views instead of being copied. */
 const COPY_LIMIT_BYTES = 4 * 1024;
+/** 16 digits (every safe integer) and CRLF. */
+const MAX_SIZE_LINE_BYTES = 18;
+const CR = 13;
+const LF = 10;
 
 /** The unsent output of one connection. */
 export class Outbound {
@@ -30,16 +35,40 @@ export class Outbound {
   }
 
   /** Queues bytes; the caller must not modify them afterwards. */
-  writeBytes(bytes: Buffer): void {
+  writeBytes(bytes: Uint8Array): void {
     if (bytes.length >= COPY_LIMIT_BYTES) {
       this.seal();
-      this.chunks.push(bytes);
+      this.chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } else {
       this.reserve(bytes.length);
-      bytes.copy(this.slab, this.used);
+      this.slab.set(bytes, this.used);
       this.used += bytes.length;
     }
     this.queued += bytes.length;
+  }
+
+  /** Queues a non-negative integer in decimal ASCII followed by CRLF (the end of a PUB line). */
+  writeSizeLine(n: number): void {
+    assertInt(n, "size", 0);
+    this.reserve(MAX_SIZE_LINE_BYTES);
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    const slab = this.slab;
+    let at = this.used + digits;
+    for (let rest = n; at > this.used; rest = Math.floor(rest / 10)) slab[--at] = 48 + (rest % 10);
+    slab[this.used + digits] = CR;
+    slab[this.used + digits + 1] = LF;
+    this.used += digits + 2;
+    this.queued += digits + 2;
+  }
+
+  /** Queues CRLF. */
+  writeCrlf(): void {
+    this.reserve(2);
+    this.slab[this.used] = CR;
+    this.slab[this.used + 1] = LF;
+    this.used += 2;
+    this.queued += 2;
   }
 
   /** Hands everything queued to `socket` as one corked batch; returns the bytes written. */
