@@ -67,10 +67,9 @@ export class ServerOpParser {
   }
 
   private readControlLine(chunk: Buffer, pos: number): number {
-    let nl = pos;
     const length = chunk.length;
-    while (nl < length && chunk[nl] !== LF) nl++;
-    if (nl === length) {
+    const nl = chunk.indexOf(LF, pos);
+    if (nl < 0) {
       this.pendingLine.push(chunk.subarray(pos));
       this.pendingLineBytes += length - pos;
       if (this.pendingLineBytes > MAX_SERVER_CONTROL_LINE + 1) this.failure = `control line longer than ${MAX_SERVER_CONTROL_LINE} bytes`;
@@ -89,39 +88,40 @@ export class ServerOpParser {
     }
     if (end > start && line[end - 1] === CR) end--;
     this.parseLine(line, start, end);
-    return nl + 1;
+    // The common case: a MSG whose payload is all in this chunk is delivered without a PendingPayload.
+    const p = this.payload;
+    if (p === undefined || line !== chunk || length - (nl + 1) < p.need) return nl + 1;
+    this.payload = undefined;
+    return this.deliver(p, chunk, nl + 1);
+  }
+
+  /** Checks the CRLF after a payload at body[bodyStart...] and hands the payload on; returns the position after it. */
+  private deliver(p: PendingPayload, body: Uint8Array, bodyStart: number): number {
+    const end = bodyStart + p.need - 2;
+    if (body[end] !== CR || body[end + 1] !== LF) {
+      this.failure = `payload of ${p.need - 2} bytes on ${p.subject} is not followed by CRLF`;
+      return end + 2;
+    }
+    // A plain Uint8Array view: consumers slice payloads many times, and Buffer's subarray costs more.
+    this.handler.msg(p.sid, p.subject, p.reply, new Uint8Array(body.buffer, body.byteOffset + bodyStart + p.headerSize, p.need - 2 - p.headerSize));
+    return end + 2;
   }
 
   private readPayload(chunk: Buffer, pos: number): number {
     const p = this.payload!;
     const available = chunk.length - pos;
-    let body: Uint8Array;
-    let bodyStart: number;
-    let next: number;
     if (p.buffer === undefined && available >= p.need) {
-      body = chunk;
-      bodyStart = pos;
-      next = pos + p.need;
-    } else {
-      p.buffer ??= new Uint8Array(p.need);
-      const n = Math.min(p.need - p.filled, available);
-      p.buffer.set(chunk.subarray(pos, pos + n), p.filled);
-      p.filled += n;
-      if (p.filled < p.need) return chunk.length;
-      body = p.buffer;
-      bodyStart = 0;
-      next = pos + n;
+      this.payload = undefined;
+      return this.deliver(p, chunk, pos);
     }
+    p.buffer ??= new Uint8Array(p.need);
+    const n = Math.min(p.need - p.filled, available);
+    p.buffer.set(chunk.subarray(pos, pos + n), p.filled);
+    p.filled += n;
+    if (p.filled < p.need) return chunk.length;
     this.payload = undefined;
-    const end = bodyStart + p.need - 2;
-    if (body[end] !== CR || body[end + 1] !== LF) {
-      this.failure = `payload of ${p.need - 2} bytes on ${p.subject} is not followed by CRLF`;
-      return next;
-    }
-    // A plain Uint8Array view: consumers slice payloads many times, and Buffer's subarray costs more.
-    const payload = new Uint8Array(body.buffer, body.byteOffset + bodyStart + p.headerSize, p.need - 2 - p.headerSize);
-    this.handler.msg(p.sid, p.subject, p.reply, payload);
-    return next;
+    this.deliver(p, p.buffer, 0);
+    return pos + n;
   }
 
   /** Splits line[start, end) at blanks into this.tokens; returns the count, or -1 past MAX_TOKENS. */
