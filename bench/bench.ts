@@ -116,6 +116,8 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
   log(ratiosTable(ratios, byRound));
   const extra = extraRatiosOf(run.rows);
   if (extra.catchUpReadHttp2Client !== undefined) log(`(no target) catch-up read with the node:http2 client over JetStream's: ${extra.catchUpReadHttp2Client}`);
+  const cpu = extra.cpuPerMessage;
+  log(`(no target) JetStream's CPU per message over ours (all processes; above 1 = ours cheaper): async ${cpu.async ?? "n/a"}, async-always ${cpu.asyncAlways ?? "n/a"}, read ${cpu.catchUpRead ?? "n/a"}, sync ${cpu.sync ?? "n/a"}`);
   log("");
   log(`machine: ${machineLine(machine)}`);
   log(`fsync: JetStream (nats-server ${machine.natsServer}) never fsyncs per message; rows with fsync "never" are like for like with it, rows with "always" fsync before every ack.`);

@@ -83,6 +83,12 @@ export function median(xs: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The median over rounds of `ratio` taken within each round; undefined when no round has it. */
+function medianOverRounds(rows: readonly Row[], ratio: (roundRows: readonly Row[]) => number | undefined): number | undefined {
+  const rounds = [...new Set(rows.map((r) => r.round))];
+  return round(median(rounds.map((n) => ratio(rows.filter((r) => r.round === n))).filter((x): x is number => x !== undefined)));
+}
+
 /**
  * asyncR1 = ours(never)/JetStream, asyncR1Always = ours(always)/JetStream, catchUpRead =
  * ours/JetStream, syncP99 = ours p99/JetStream p99: each the median over rounds of the ratio
@@ -90,16 +96,42 @@ export function median(xs: readonly number[]): number | undefined {
  * round now and then runs while a neighbour takes the CPU, and one such round should not decide.
  */
 export function ratiosOf(rows: readonly Row[]): Ratios {
-  const byRound = ratiosByRound(rows);
-  const mid = (k: keyof Ratios): number | undefined => round(median(byRound.map((r) => r[k]).filter((x): x is number => x !== undefined)));
+  const mid = (k: keyof Ratios): number | undefined => medianOverRounds(rows, (roundRows) => roundRatios(roundRows)[k]);
   return { asyncR1: mid("asyncR1"), asyncR1Always: mid("asyncR1Always"), catchUpRead: mid("catchUpRead"), syncP99: mid("syncP99") };
 }
 
-/** Figures no target judges: ours read with the node:http2 client over JetStream's read (same round). */
-export function extraRatiosOf(rows: readonly Row[]): { readonly catchUpReadHttp2Client: number | undefined } {
+/** CPU microseconds per message of every process a row measured (client and servers); undefined without messages. */
+export function cpuUsPerMessage(row: Row): number | undefined {
+  if (row.result.messages === 0) return undefined;
+  const servers = Object.values(row.serverCpuSeconds).reduce((sum, x) => sum + x, 0);
+  return ((servers + row.result.clientCpuSeconds) * 1e6) / row.result.messages;
+}
+
+/** JetStream's CPU per message over ours for each workload (above 1: ours costs less CPU per message). */
+export interface CpuPerMessageRatios {
+  readonly async: number | undefined;
+  readonly asyncAlways: number | undefined;
+  readonly catchUpRead: number | undefined;
+  readonly sync: number | undefined;
+}
+
+/** Figures no target judges. */
+export interface ExtraRatios {
+  /** Ours read with the node:http2 client over JetStream's read of the same round. */
+  readonly catchUpReadHttp2Client: number | undefined;
+  /** Medians over rounds, paired like the ratios; CPU time moves less than rates on a noisy host. */
+  readonly cpuPerMessage: CpuPerMessageRatios;
+}
+
+/** The extra figures of a run. */
+export function extraRatiosOf(rows: readonly Row[]): ExtraRatios {
   const r = rows.find((x) => x.id === "read-http2");
   const js = r === undefined ? undefined : rows.find((x) => x.id === "js-read" && x.round === r.round);
-  return { catchUpReadHttp2Client: over(r?.result.msgsPerSec, js?.result.msgsPerSec) };
+  const cpu = (theirs: string, ours: string): number | undefined => medianOverRounds(rows, (roundRows) => pairedRatio(roundRows, theirs, ours, cpuUsPerMessage));
+  return {
+    catchUpReadHttp2Client: over(r?.result.msgsPerSec, js?.result.msgsPerSec),
+    cpuPerMessage: { async: cpu("js-async", "async"), asyncAlways: cpu("js-async", "async-always"), catchUpRead: cpu("js-read", "read"), sync: cpu("js-sync", "sync") },
+  };
 }
 
 /** Whether each ratio meets its target. */
@@ -123,12 +155,12 @@ function cpuCell(row: Row): string {
 
 /** The results as a Markdown table (one row per measurement). */
 export function markdownTable(rows: readonly Row[]): string {
-  const head = "| round | id | workload | system | client path | NATS | fsync | msgs | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU (share of one core) |";
-  const rule = "|--:|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|";
+  const head = "| round | id | workload | system | client path | NATS | fsync | msgs | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU (share of one core) | CPU µs/msg |";
+  const rule = "|--:|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|";
   const lines = rows.map((r) => {
     const l = r.result.latencyUs;
     const msgs = `${fmtInt(r.result.messages)}${r.result.complete ? "" : " (time bound)"}`;
-    return `| ${r.round} | ${r.id}${r.profiled ? " (profiled)" : ""} | ${r.workload} | ${r.system} | ${r.path} | ${r.nats} | ${r.fsync} | ${msgs} | ${fmtInt(r.result.msgsPerSec)} | ${r.result.mbPerSec.toFixed(1)} | ${fmtUs(l?.p50)} | ${fmtUs(l?.p99)} | ${fmtUs(l?.p999)} | ${cpuCell(r)} |`;
+    return `| ${r.round} | ${r.id}${r.profiled ? " (profiled)" : ""} | ${r.workload} | ${r.system} | ${r.path} | ${r.nats} | ${r.fsync} | ${msgs} | ${fmtInt(r.result.msgsPerSec)} | ${r.result.mbPerSec.toFixed(1)} | ${fmtUs(l?.p50)} | ${fmtUs(l?.p99)} | ${fmtUs(l?.p999)} | ${cpuCell(r)} | ${fmtUs(cpuUsPerMessage(r))} |`;
   });
   return [head, rule, ...lines].join("\n");
 }

@@ -1,7 +1,7 @@
 // The benchmark's ratios: paired within a round, averaged over rounds, missing rows left out.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { extraRatiosOf, median, ratiosByRound, ratiosOf, ratiosTable, type Row } from "../../bench/report.js";
+import { cpuUsPerMessage, extraRatiosOf, median, ratiosByRound, ratiosOf, ratiosTable, type Row } from "../../bench/report.js";
 
 function row(round: number, id: string, msgsPerSec: number, p99?: number): Row {
   return {
@@ -51,11 +51,24 @@ test("median: middle value, mean of the middle two, undefined when empty", () =>
 
 test("the node:http2 reader's figure is over JetStream's read of the same round", () => {
   const rows = [row(1, "js-read", 100), row(1, "read", 50), row(1, "read-http2", 150), row(2, "js-read", 10)];
-  assert.deepEqual(extraRatiosOf(rows), { catchUpReadHttp2Client: 1.5 });
-  assert.deepEqual(extraRatiosOf(rows.slice(0, 2)), { catchUpReadHttp2Client: undefined });
+  assert.equal(extraRatiosOf(rows).catchUpReadHttp2Client, 1.5);
+  assert.equal(extraRatiosOf(rows.slice(0, 2)).catchUpReadHttp2Client, undefined);
 });
 
 test("several read pairs in a round: the k-th of ours over the k-th of JetStream's, then their mean", () => {
   const rows = [row(1, "js-read", 100), row(1, "read", 50), row(1, "js-read", 200), row(1, "read", 140), row(1, "read", 999)];
   assert.equal(ratiosOf(rows).catchUpRead, 0.6);
+});
+
+test("CPU per message: every process of a row over its messages; JetStream's over ours, paired in a round, median over rounds", () => {
+  const withCpu = (r: Row, servers: Record<string, number>, client: number, messages: number): Row =>
+    ({ ...r, serverCpuSeconds: servers, result: { ...r.result, messages, clientCpuSeconds: client } });
+  const js = (round: number, cpu: number) => withCpu(row(round, "js-async", 1), { "nats-server": cpu }, 1, 1_000_000);
+  const ours = (round: number, broker: number) => withCpu(row(round, "async", 1), { broker, "nats-server": 1 }, 1, 1_000_000);
+  assert.equal(cpuUsPerMessage(js(1, 2)), 3);
+  assert.equal(cpuUsPerMessage(ours(1, 4)), 6);
+  assert.equal(cpuUsPerMessage(withCpu(row(1, "async", 1), {}, 1, 0)), undefined);
+  // Rounds: 3/6 = 0.5, 6/6 = 1, 3/2 = 1.5: the median is 1.
+  const rows = [js(1, 2), ours(1, 4), js(2, 5), ours(2, 4), js(3, 2), ours(3, 0)];
+  assert.deepEqual(extraRatiosOf(rows).cpuPerMessage, { async: 1, asyncAlways: undefined, catchUpRead: undefined, sync: undefined });
 });

@@ -25,7 +25,7 @@ export class PbReader {
     public pos: number,
     readonly end: number,
     /** Remembers short strings across messages (optional; same answers either way). */
-    private readonly strings?: AsciiCache,
+    readonly strings?: AsciiCache,
   ) {}
 
   /** Reads a varint of up to 10 bytes into lo/hi. */
@@ -131,7 +131,7 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
  */
 export function readStringBytesMapEntry(r: PbReader, map: Map<string, Uint8Array>): void {
   const end = r.delimited();
-  const entry = new PbReader(r.buf, r.pos, end);
+  const entry = new PbReader(r.buf, r.pos, end, r.strings);
   let name = "";
   let value = NO_BYTES;
   while (entry.pos < end) {
