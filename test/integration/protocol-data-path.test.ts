@@ -240,4 +240,29 @@ describe("ProtocolDataPath against fake servers", () => {
       fake.server.close();
     }
   });
+
+  test("a connection whose server stops answering PINGs is replaced; subscriptions follow", T, async () => {
+    let connections = 0;
+    const fake = await fakeServer((s) => {
+      connections++;
+      s.write('INFO {"server_id":"F","max_payload":1024}\r\n');
+      let pongs = 0;
+      s.on("data", (d) => {
+        // Each connection answers only its handshake PING, then goes silent.
+        if (d.toString("latin1").includes("PING\r\n") && pongs++ === 0) s.write("PONG\r\n");
+      });
+    });
+    const { logger, lines } = capturedLogger();
+    try {
+      const path = await open({ servers: [`127.0.0.1:${fake.port}`], logger, pingIntervalMs: 30, maxPingOut: 2 });
+      path.subscribe("kept", "", () => undefined);
+      await waitUntil(() => connections >= 2, 5000, "a second connection");
+      assert.ok(lines().some((l) => l.includes("stale (no PONG)")), lines().join("\n"));
+      await waitUntil(() => (fake.received().match(/SUB kept 1\r\n/g) ?? []).length >= 2, 5000, "resubscribed on the new connection");
+      await path.close();
+    } finally {
+      fake.server.close();
+    }
+  });
 });
+

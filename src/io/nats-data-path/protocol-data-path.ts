@@ -26,6 +26,10 @@ export interface ProtocolDataPathOptions {
   readonly connectTimeoutMs?: number;
   /** Publish bytes kept while disconnected (nats.go's ReconnectBufSize default, 8 MiB). */
   readonly reconnectBufferBytes?: number;
+  /** How often the server is PINGed to find a dead connection (nats.js's default, 2 minutes). */
+  readonly pingIntervalMs?: number;
+  /** PINGs without a PONG after which the connection is called dead and replaced (nats.js: 2). */
+  readonly maxPingOut?: number;
 }
 
 /** Why the first connection failed; `tlsRequired` means: use the nats.js data path. */
@@ -95,9 +99,14 @@ export class ProtocolDataPath implements NatsDataPath {
   private serverIndex = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private droppedWhileDisconnected = 0;
+  private readonly pingTimer: NodeJS.Timeout;
+  /** Keepalive PINGs sent on the current link since its last PONG. */
+  private pingsOut = 0;
 
   private constructor(private readonly options: ProtocolDataPathOptions) {
     assert(options.servers.length > 0, "no NATS servers");
+    this.pingTimer = setInterval(() => this.keepalive(), options.pingIntervalMs ?? 120_000);
+    this.pingTimer.unref();
   }
 
   /** Connects to the first server that accepts, trying each once. */
@@ -112,6 +121,7 @@ export class ProtocolDataPath implements NatsDataPath {
       last = failure;
     }
     path.closed = true;
+    clearInterval(path.pingTimer);
     return { ok: false, ...(tls ?? last) };
   }
 
@@ -158,6 +168,7 @@ export class ProtocolDataPath implements NatsDataPath {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.pingTimer);
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     const link = this.link;
     this.link = undefined;
@@ -174,6 +185,20 @@ export class ProtocolDataPath implements NatsDataPath {
       });
       link.socket.end();
     });
+  }
+
+  /** A connection that stopped answering PINGs is dead even if TCP has not noticed: replace it. */
+  private keepalive(): void {
+    const link = this.link;
+    if (link === undefined || link.phase !== "ready") return;
+    if (this.pingsOut >= (this.options.maxPingOut ?? 2)) {
+      this.options.logger.warn({ pingsOut: this.pingsOut }, "NATS data connection is stale (no PONG); reconnecting");
+      link.socket.destroy();
+      return;
+    }
+    this.pingsOut++;
+    this.pongWaiters.push(() => undefined);
+    this.writeControl(`PING${CRLF}`);
   }
 
   private prefixOf(subject: string): Uint8Array {
@@ -219,6 +244,7 @@ export class ProtocolDataPath implements NatsDataPath {
     return new Promise((resolve) => {
       const socket = tcpConnect({ host: address.host, port: address.port });
       socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
       const timer = setTimeout(() => link.settle?.({ reason: "failed", message: `${server}: no handshake within ${this.connectTimeoutMs} ms` }), this.connectTimeoutMs);
       const link: Link = {
         socket,
@@ -287,6 +313,7 @@ export class ProtocolDataPath implements NatsDataPath {
 
   private onPong(link: Link): void {
     if (this.link !== link) return;
+    this.pingsOut = 0;
     if (link.phase === "ready") return this.pongWaiters.shift()?.();
     if (link.phase !== "pong") return;
     link.phase = "ready";
