@@ -2,7 +2,10 @@
 // once (persist, then persisted), NATS publishes routed to the broker's own subscriptions by
 // subject match, effects collected for assertions.
 import { Broker, type BrokerInput, type BrokerOutputs } from "../../src/core/broker/broker.js";
-import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest, SubscriberRecord } from "../../src/core/broker/api-types.js";
+import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../../src/core/broker/api-types.js";
+import { crc32c } from "../../src/core/crc32c.js";
+import type { LogRecord } from "../../src/core/log/record-codec.js";
+import { decodeStoredRecords } from "../../src/core/log/stored-records.js";
 import type { BrokerConfig } from "../../src/core/broker/broker-config.js";
 import { applyDiskOp, DiskError } from "../../src/core/disk.js";
 import { failHeldReplies } from "../../src/core/broker/failed-persist.js";
@@ -28,7 +31,7 @@ export function testBrokerConfig(overrides: Partial<BrokerConfig> = {}): BrokerC
 /** A subscription as the harness records it. */
 export interface HarnessSubscription {
   readonly id: number;
-  readonly records: SubscriberRecord[];
+  readonly records: LogRecord[];
   ended: OperatingError | undefined;
 }
 
@@ -116,7 +119,7 @@ export class BrokerHarness {
     for (const e of effects) {
       if (e.kind === "natsSubscribe" || e.kind === "natsUnsubscribe") continue;
       this.effects.push(e);
-      if (e.kind === "subscriptionRecords") this.subscriptions.get(e.subscriptionId)?.records.push(...e.records);
+      if (e.kind === "subscriptionRecords") this.subscriptions.get(e.subscriptionId)?.records.push(...decodeStoredRecords(e.records, crc32c));
       if (e.kind === "subscriptionEnded") {
         const sub = this.subscriptions.get(e.subscriptionId);
         if (sub !== undefined) sub.ended = e.error;

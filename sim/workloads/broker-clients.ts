@@ -1,7 +1,7 @@
 // The broker workload's clients: publishers (raw NATS payloads and envelopes with every ack
 // policy, acks on a per-publisher inbox) and one flow-controlled subscriber per partition that
 // checks offsets arrive strictly increasing with no gaps, resubscribing after every restart.
-import type { SubscriberRecord } from "../../src/core/broker/api-types.js";
+import type { LogRecord } from "../../src/core/log/record-codec.js";
 import type { AckPolicy, PublishEnvelope, WireCodec } from "../../src/core/broker/wire-codec.js";
 import type { SimNats } from "../sim-nats.js";
 import type { SimRandom } from "../sim-random.js";
@@ -95,7 +95,7 @@ export class Subscriber {
   ) {}
 
   /** Checks and records a chunk of records. */
-  onRecords(records: readonly SubscriberRecord[]): void {
+  onRecords(records: readonly LogRecord[]): void {
     for (const r of records) {
       if (this.next >= 0 && r.offset !== this.next) {
         return this.fail(`subscriber on ${this.target.key} expected offset ${this.next}, got ${r.offset} (gap or reorder)`);

@@ -6,6 +6,8 @@
 import type { ApiRequest, BrokerEffect } from "../../src/core/broker/api-types.js";
 import type { BrokerConfig } from "../../src/core/broker/broker-config.js";
 import type { SyncPolicy } from "../../src/core/log/log-config.js";
+import { crc32c } from "../../src/core/crc32c.js";
+import { decodeStoredRecords } from "../../src/core/log/stored-records.js";
 import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
 import { nodeId, offset } from "../../src/core/types.js";
 import type { Result } from "../../src/core/errors.js";
@@ -145,7 +147,7 @@ class BrokerRun {
       case "subscriptionRecords": {
         const s = this.bySubscription.get(effect.subscriptionId);
         if (s === undefined || s.subscriptionId !== effect.subscriptionId) return;
-        s.onRecords(effect.records);
+        s.onRecords(decodeStoredRecords(effect.records, crc32c));
         const id = effect.subscriptionId;
         this.sim.scheduleAfter(this.swarm.between("subscriberDrainMs", 0, 3), "subscriber ready", () => this.node.input((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t })));
         return;

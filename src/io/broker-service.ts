@@ -1,14 +1,15 @@
 // The seam between the gRPC API layer and the broker driver: what the API can ask of a running
 // broker. The driver implements it over the core; tests may implement it directly.
 import type { NatsConnection } from "nats";
-import type { ApiRequest, ApiResponse, SubscribeRequest, SubscriberRecord } from "../core/broker/api-types.js";
+import type { ApiRequest, ApiResponse, SubscribeRequest } from "../core/broker/api-types.js";
+import type { StoredRecords } from "../core/log/stored-records.js";
 import type { OperatingError, Result } from "../core/errors.js";
 import type { Offset } from "../core/types.js";
 
 /** Where a subscription's records go. The driver sends the next chunk only after `ready()`. */
 export interface SubscriptionSink {
-  /** A chunk of committed records, in offset order; call the handle's ready() once written. */
-  records(stream: string, partition: number, records: readonly SubscriberRecord[]): void;
+  /** A chunk of committed records as stored, in offset order; call the handle's ready() once written. */
+  records(stream: string, partition: number, records: StoredRecords): void;
   /** The subscription ended (stop offset reached, readonly end, stream deleted, paused, shutdown). */
   end(error: OperatingError): void;
 }

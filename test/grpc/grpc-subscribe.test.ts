@@ -5,7 +5,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import type { NatsConnection } from "nats";
-import type { ApiRequest, ApiResponse, SubscribeRequest, SubscriberRecord } from "../../src/core/broker/api-types.js";
+import type { ApiRequest, ApiResponse, SubscribeRequest } from "../../src/core/broker/api-types.js";
+import { crc32c } from "../../src/core/crc32c.js";
+import { encodeStoredRecords, type RecordToStore } from "../../src/core/log/stored-records.js";
 import { err, ok, type OperatingError, type Result } from "../../src/core/errors.js";
 import type { Offset } from "../../src/core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../../src/io/broker-service.js";
@@ -26,7 +28,7 @@ class ScriptedSubscription implements SubscriptionHandle {
   cancelled = false;
   constructor(
     private readonly sink: SubscriptionSink,
-    private readonly chunks: SubscriberRecord[][],
+    private readonly chunks: RecordToStore[][],
     private readonly endWith: OperatingError | undefined,
   ) {}
   /** Sends the next chunk (or the end); the driver calls this once at start and after each ready(). */
@@ -40,7 +42,7 @@ class ScriptedSubscription implements SubscriptionHandle {
     this.chunksSent++;
     this.outstanding++;
     this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding);
-    this.sink.records("orders", 2, chunk);
+    this.sink.records("orders", 2, encodeStoredRecords(chunk, crc32c));
   }
   ready(): void {
     this.readyCalls++;
@@ -86,10 +88,11 @@ before(async () => {
 
 after(() => fixture.close());
 
-function record(offset: number, valueSize = 8): SubscriberRecord {
+function record(offset: number, valueSize = 8): RecordToStore {
   return {
-    offset: offset as Offset,
+    offset,
     timestampNs: TS + BigInt(offset),
+    leaderEpoch: 0,
     key: offset % 2 === 0 ? enc.encode(`k${offset}`) : null,
     value: new Uint8Array(valueSize).fill(offset % 251),
     headers: [["subject", enc.encode("orders.in.2")], ["reply", enc.encode("_INBOX.r")], ["x", enc.encode(`h${offset}`)]],
@@ -195,7 +198,7 @@ test("Subscribe end statuses map as in Liftbridge", async () => {
 test("Subscribe flow control: ready() once per chunk, at most MAX_CHUNKS_IN_FLIGHT buffered, a non-reading client stalls", async () => {
   const CHUNKS = 40;
   const PER_CHUNK = 50;
-  const chunks: SubscriberRecord[][] = [];
+  const chunks: RecordToStore[][] = [];
   for (let c = 0; c < CHUNKS; c++) chunks.push(Array.from({ length: PER_CHUNK }, (_, i) => record(c * PER_CHUNK + i, 2048)));
   broker.script = (_r, sink) => ok(new ScriptedSubscription(sink, chunks, { code: "StopOffsetReached", message: "Stop offset reached" }));
   const call = client.subscribe({ stream: "orders", partition: 2 });

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { CommitLog, EPOCH_CHECKPOINT_FILE, HW_CHECKPOINT_FILE } from "../../src/core/log/commit-log.js";
 import type { Epoch, Offset, TimeMs, TimestampNs } from "../../src/core/types.js";
 import { LogHarness, LOG_DIR, message, testLogConfig } from "../../sim/testing/log-harness.js";
+import { crc32c } from "../../src/core/crc32c.js";
+import { decodeStoredRecords } from "../../src/core/log/stored-records.js";
 
 const E1 = 1 as Epoch;
 const T0 = 1_700_000_000_000_000_000n as TimestampNs;
@@ -148,6 +150,22 @@ test("read bounds: below oldest starts at oldest, beyond the end is empty, maxBy
   assert.ok(tiny.ok);
   assert.deepEqual(tiny.value.records.map((r) => r.offset), [1]);
   assert.equal(tiny.value.nextOffset, 2);
+});
+
+test("a stored-mode read verifies the same records and returns the same bytes, count and next offset, decoding none", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 200 }));
+  for (let i = 0; i < 12; i++) appendValues(h, [`value-${i}`]);
+  for (const [from, to, maxBytes] of [[0, 11, 1 << 20], [3, 9, 1 << 20], [2, 11, 150], [5, 5, 1], [20, 30, 1 << 20]] as const) {
+    const decoded = h.log.read(from as Offset, to as Offset, maxBytes);
+    const stored = h.log.read(from as Offset, to as Offset, maxBytes, "stored");
+    assert.ok(decoded.ok && stored.ok);
+    assert.deepEqual(stored.value.records, []);
+    assert.equal(stored.value.count, decoded.value.records.length);
+    assert.equal(decoded.value.count, decoded.value.records.length);
+    assert.deepEqual(stored.value.bytes, decoded.value.bytes);
+    assert.equal(stored.value.nextOffset, decoded.value.nextOffset);
+    assert.deepEqual(decodeStoredRecords(stored.value, crc32c), decoded.value.records);
+  }
 });
 
 test("truncateTo drops offsets >= o, lowers the HW and the epoch cache, and survives reopen", () => {

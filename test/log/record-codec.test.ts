@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { crc32c } from "../../src/core/crc32c.js";
 import type { AppendMessage } from "../../src/core/log/record-codec.js";
-import { checkRecordAt, encodeRecordInto, messageBytes, parseRecordAt, RECORD_HEADER_BYTES, viewOf } from "../../src/core/log/record-codec.js";
+import { checkRecordAt, encodeRecordInto, hasValidLayoutAt, messageBytes, parseRecordAt, RECORD_HEADER_BYTES, viewOf } from "../../src/core/log/record-codec.js";
 
 const enc = new TextEncoder();
 
@@ -95,4 +95,34 @@ test("a CRC-clean message whose lengths lie is badLayout, never a record", () =>
   const h = checkRecordAt(bytes, view, 0, bytes.length, crc32c);
   assert.ok(typeof h !== "string");
   assert.equal(parseRecordAt(bytes, view, 0, h), "badLayout");
+});
+
+test("hasValidLayoutAt agrees with parseRecordAt on any CRC-clean message, however its bytes are mangled", () => {
+  const message = fc.record({
+    key: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: null }),
+    value: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: null }),
+    headers: fc.array(fc.tuple(fc.string({ maxLength: 4 }), fc.uint8Array({ maxLength: 4 })), { maxLength: 3 }),
+  });
+  fc.assert(
+    fc.property(message, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (m, edits) => {
+      const bytes = encode(m, 7, 1n, 0);
+      const view = viewOf(bytes);
+      const messageStart = RECORD_HEADER_BYTES + 6;
+      for (const [at, byte] of edits) bytes[messageStart + (at % (bytes.length - messageStart))] = byte;
+      view.setUint32(RECORD_HEADER_BYTES, crc32c(bytes.subarray(RECORD_HEADER_BYTES + 4)));
+      const h = checkRecordAt(bytes, view, 0, bytes.length, crc32c);
+      if (typeof h === "string") return;
+      assert.equal(hasValidLayoutAt(bytes, view, 0, h), parseRecordAt(bytes, view, 0, h) !== "badLayout");
+    }),
+    { numRuns: 2000 },
+  );
+  // Invalid UTF-8 in a header name is badLayout both ways.
+  const bad = encode({ key: null, value: null, headers: [["\u00e9", new Uint8Array(0)]] }, 0, 0n, 0);
+  const view = viewOf(bad);
+  bad[RECORD_HEADER_BYTES + 6 + 4 + 4 + 2 + 2] = 0xff;
+  view.setUint32(RECORD_HEADER_BYTES, crc32c(bad.subarray(RECORD_HEADER_BYTES + 4)));
+  const h = checkRecordAt(bad, view, 0, bad.length, crc32c);
+  assert.ok(typeof h !== "string");
+  assert.equal(parseRecordAt(bad, view, 0, h), "badLayout");
+  assert.equal(hasValidLayoutAt(bad, view, 0, h), false);
 });

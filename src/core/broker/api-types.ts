@@ -1,5 +1,6 @@
 // API requests and responses as plain core types; src/io/grpc maps them to and from protobuf and
 // maps OperatingError codes to gRPC status codes.
+import type { StoredRecords } from "../log/stored-records.js";
 import type { OperatingError, Result } from "../errors.js";
 import type { StreamOverrides } from "../metadata/stream-config.js";
 import type { NodeId, Offset, TimestampNs } from "../types.js";
@@ -89,15 +90,6 @@ export type ApiResponse =
   | { readonly kind: "partitionMetadata"; readonly metadata: PartitionMetadataView }
   | { readonly kind: "published"; readonly ackInbox: string; readonly subject: string };
 
-/** One record handed to a subscriber. */
-export interface SubscriberRecord {
-  readonly offset: Offset;
-  readonly timestampNs: bigint;
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-  readonly headers: readonly (readonly [string, Uint8Array])[];
-}
-
 /** Everything the broker asks its shell to do besides disk and NATS sends. */
 export type BrokerEffect =
   | { readonly kind: "apiResponse"; readonly requestId: number; readonly result: Result<ApiResponse> }
@@ -107,7 +99,8 @@ export type BrokerEffect =
       readonly subscriptionId: number;
       readonly stream: string;
       readonly partition: number;
-      readonly records: readonly SubscriberRecord[];
+      /** Verified records as the log stores them (the shell transcodes them to its wire format). */
+      readonly records: StoredRecords;
     }
   | { readonly kind: "subscriptionEnded"; readonly subscriptionId: number; readonly error: OperatingError }
   | { readonly kind: "natsSubscribe"; readonly sid: number; readonly subject: string; readonly queue: string }

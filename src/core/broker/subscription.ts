@@ -5,7 +5,8 @@
 import { err, ok, type OperatingError, type Result } from "../errors.js";
 import type { CommitLog } from "../log/commit-log.js";
 import { offset, timestampNs, type Offset } from "../types.js";
-import type { SubscribeRequest, SubscriberRecord } from "./api-types.js";
+import type { StoredRecords } from "../log/stored-records.js";
+import type { SubscribeRequest } from "./api-types.js";
 
 /** A live subscription to one partition. */
 export interface Subscription {
@@ -75,7 +76,7 @@ function resolveStop(request: SubscribeRequest, log: CommitLog): Result<Offset |
 /** The outcome of pumping one subscription. */
 export type PumpResult =
   | { readonly kind: "idle" }
-  | { readonly kind: "records"; readonly records: readonly SubscriberRecord[]; readonly end?: OperatingError }
+  | { readonly kind: "records"; readonly records: StoredRecords; readonly end?: OperatingError }
   | { readonly kind: "end"; readonly error: OperatingError };
 
 /**
@@ -93,12 +94,12 @@ export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: bo
   // Compaction and retention may have removed offsets: start at the oldest still kept.
   if (sub.nextOffset < log.oldestOffset) sub.nextOffset = log.oldestOffset;
   const last = sub.stopOffset === undefined ? hw : offset(Math.min(hw, sub.stopOffset));
-  const read = log.read(sub.nextOffset, last, maxBytes);
+  const read = log.read(sub.nextOffset, last, maxBytes, "stored");
   if (!read.ok) return { kind: "end", error: { code: "Internal", message: `read failed: ${read.error.message}` } };
-  if (read.value.records.length === 0) return { kind: "idle" };
+  if (read.value.count === 0) return { kind: "idle" };
   sub.nextOffset = read.value.nextOffset;
   sub.ready = false;
-  const records: SubscriberRecord[] = read.value.records;
+  const records: StoredRecords = { bytes: read.value.bytes, count: read.value.count };
   if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "records", records, end: stopReached() };
   if (readonly && sub.nextOffset > hw && log.newestOffset === hw) return { kind: "records", records, end: readonlyEnd() };
   return { kind: "records", records };

@@ -17,7 +17,7 @@ import { LeaderEpochCache, parseEpochCheckpoint } from "./leader-epoch-cache.js"
 import { compactLog } from "./log-compactor.js";
 import type { LogConfig } from "./log-config.js";
 import { validateLogConfig } from "./log-config.js";
-import type { ReadResult } from "./log-reader.js";
+import type { ReadMode, ReadResult } from "./log-reader.js";
 import { readRecords, segmentFor } from "./log-reader.js";
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from "./log-recovery.js";
 import { retainedFrom } from "./log-retention.js";
@@ -313,14 +313,15 @@ export class CommitLog {
   /**
    * Reads whole records from `startOffset` (raised to oldestOffset) through `maxOffsetInclusive`
    * (e.g. the high watermark), about `maxBytes` of them (at least one when any is available).
-   * Returns parsed views and the raw bytes; a corrupt first record is a CorruptRecord error.
+   * Returns the raw bytes, verified, and parsed views of them unless `mode` is "stored" (a reader
+   * that forwards records as stored); a corrupt first record is a CorruptRecord error.
    */
-  read(startOffset: Offset, maxOffsetInclusive: Offset, maxBytes: number): Result<ReadResult> {
+  read(startOffset: Offset, maxOffsetInclusive: Offset, maxBytes: number, mode: ReadMode = "decoded"): Result<ReadResult> {
     assert(!this.closed, "CommitLog: read after close");
     const start = Math.max(startOffset, this.oldestOffset);
     const upper = Math.min(maxOffsetInclusive, this.newestOffset);
-    if (start > upper) return ok({ records: [], bytes: new Uint8Array(0), nextOffset: start as Offset });
-    return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c);
+    if (start > upper) return ok({ records: [], bytes: new Uint8Array(0), count: 0, nextOffset: start as Offset });
+    return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
   }
 
   /** The first offset whose record timestamp is >= `timestampNs`, or logEndOffset when none is. */

@@ -7,17 +7,25 @@ import type { DiskReader } from "../disk.js";
 import type { Result } from "../errors.js";
 import { err, ok } from "../errors.js";
 import type { Offset } from "../types.js";
-import type { LogRecord } from "./record-codec.js";
-import { checkRecordAt, parseRecordAt, viewOf } from "./record-codec.js";
+import type { LogRecord, RecordHeader } from "./record-codec.js";
+import { checkRecordAt, hasValidLayoutAt, parseRecordAt, viewOf } from "./record-codec.js";
 import type { Segment } from "./segment.js";
 
-/** What read() returns: parsed views and the same records' raw bytes, for verbatim replication. */
+/**
+ * What read() returns: the records' raw bytes (verified), how many, and, when decoding was asked
+ * for, parsed views of them.
+ */
 export interface ReadResult {
+  /** Empty unless the read decoded (ReadMode "decoded"). */
   readonly records: LogRecord[];
   readonly bytes: Uint8Array;
+  readonly count: number;
   /** The offset to read from next. */
   readonly nextOffset: Offset;
 }
+
+/** "decoded": one LogRecord per record; "stored": verified bytes only (the caller forwards them). */
+export type ReadMode = "decoded" | "stored";
 
 /** Index of the segment that would hold `offset` (the last with baseOffset <= offset), or 0. */
 export function segmentFor(segments: readonly Segment[], offset: number): number {
@@ -49,9 +57,13 @@ class ReadAccumulator {
   readonly records: LogRecord[] = [];
   readonly chunks: Uint8Array[] = [];
   bytes = 0;
+  count = 0;
+  lastOffset = -1;
   corrupt: string | undefined;
 
-  /** Verifies and parses entries [first, end) of `segment` from `buf` (which starts at entry first). */
+  constructor(private readonly mode: ReadMode) {}
+
+  /** Verifies (and in "decoded" mode parses) entries [first, end) of `segment` from `buf` (which starts at entry first). */
   take(segment: Segment, first: number, end: number, buf: Uint8Array, crc32c: Crc32c): void {
     const view = viewOf(buf);
     const base = segment.index.positionAt(first);
@@ -59,22 +71,31 @@ class ReadAccumulator {
     for (let i = first; i < end; i++) {
       const h = checkRecordAt(buf, view, p, buf.length, crc32c);
       const expected = segment.index.offsetAt(i);
-      const parsed = typeof h === "string" ? h : h.offset !== expected ? "badOffset" : parseRecordAt(buf, view, p, h);
-      if (typeof parsed === "string") {
-        this.corrupt = `${parsed} at offset ${expected} (${segment.logPath} position ${base + p})`;
+      const defect = typeof h === "string" ? h : h.offset !== expected ? "badOffset" : this.keep(buf, view, p, h);
+      if (defect !== undefined) {
+        this.corrupt = `${defect} at offset ${expected} (${segment.logPath} position ${base + p})`;
         break;
       }
-      this.records.push(parsed);
-      p += (h as { recordBytes: number }).recordBytes;
+      this.count++;
+      this.lastOffset = expected;
+      p += (h as RecordHeader).recordBytes;
     }
     if (p > 0) this.chunks.push(buf.subarray(0, p));
     this.bytes += p;
   }
 
+  /** Checks the message's layout (and keeps the parsed record when decoding); "badLayout" if it lies. */
+  private keep(buf: Uint8Array, view: DataView, p: number, h: RecordHeader): "badLayout" | undefined {
+    if (this.mode === "stored") return hasValidLayoutAt(buf, view, p, h) ? undefined : "badLayout";
+    const parsed = parseRecordAt(buf, view, p, h);
+    if (typeof parsed === "string") return parsed;
+    this.records.push(parsed);
+    return undefined;
+  }
+
   result(startOffset: number): ReadResult {
-    const last = this.records[this.records.length - 1];
     const bytes = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.bytes);
-    return { records: this.records, bytes, nextOffset: (last === undefined ? startOffset : last.offset + 1) as Offset };
+    return { records: this.records, bytes, count: this.count, nextOffset: (this.count === 0 ? startOffset : this.lastOffset + 1) as Offset };
   }
 }
 
@@ -100,13 +121,14 @@ export function readRecords(
   maxOffsetInclusive: number,
   maxBytes: number,
   crc32c: Crc32c,
+  mode: ReadMode = "decoded",
 ): Result<ReadResult> {
-  const acc = new ReadAccumulator();
+  const acc = new ReadAccumulator(mode);
   let s = segmentFor(segments, startOffset);
   let first = (segments[s] as Segment).index.findOffset(startOffset);
   while (s < segments.length && acc.corrupt === undefined) {
     const segment = segments[s] as Segment;
-    const end = spanOf(segment, first, maxOffsetInclusive, maxBytes - acc.bytes, acc.records.length === 0);
+    const end = spanOf(segment, first, maxOffsetInclusive, maxBytes - acc.bytes, acc.count === 0);
     if (end > first) {
       const from = segment.index.positionAt(first);
       const to = end < segment.entries ? segment.index.positionAt(end) : segment.sizeBytes;
@@ -116,6 +138,6 @@ export function readRecords(
     s++;
     first = 0;
   }
-  if (acc.corrupt !== undefined && acc.records.length === 0) return err("CorruptRecord", `corrupt record: ${acc.corrupt}`);
+  if (acc.corrupt !== undefined && acc.count === 0) return err("CorruptRecord", `corrupt record: ${acc.corrupt}`);
   return ok(acc.result(startOffset));
 }

@@ -184,6 +184,52 @@ function readHeaders(bytes: Uint8Array, view: DataView, pos: number, end: number
   return p === end ? headers : undefined;
 }
 
+/** The end of a length-prefixed (i32) field at `pos` within `end` (-1 = null allowed), or -1 when it does not fit. */
+function skipBytesField(view: DataView, pos: number, end: number, nullable: boolean): number {
+  if (end - pos < 4) return -1;
+  const len = view.getInt32(pos);
+  if (len === -1 && nullable) return pos + 4;
+  if (len < 0 || end - pos - 4 < len) return -1;
+  return pos + 4 + len;
+}
+
+/** Whether header key bytes are valid UTF-8 (ASCII checked without decoding). */
+function isUtf8Key(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) {
+      try {
+        UTF8.decode(bytes.subarray(start, end));
+        return true;
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether the message of a record that checkRecordAt accepted is laid out as parseRecordAt needs
+ * (the same rules), without decoding it: for readers that hand records on as stored bytes.
+ */
+export function hasValidLayoutAt(bytes: Uint8Array, view: DataView, pos: number, header: RecordHeader): boolean {
+  const end = pos + header.recordBytes;
+  let p = skipBytesField(view, pos + RECORD_HEADER_BYTES + 6, end, true);
+  if (p >= 0) p = skipBytesField(view, p, end, true);
+  if (p < 0 || end - p < 2) return false;
+  const count = view.getInt16(p);
+  if (count < 0) return false;
+  p += 2;
+  for (let i = 0; i < count; i++) {
+    if (end - p < 2) return false;
+    const keyLen = view.getInt16(p);
+    if (keyLen < 0 || end - p - 2 < keyLen || !isUtf8Key(bytes, p + 2, p + 2 + keyLen)) return false;
+    p = skipBytesField(view, p + 2 + keyLen, end, false);
+    if (p < 0) return false;
+  }
+  return p === end;
+}
+
 /** Decodes the message of a record that checkRecordAt accepted; "badLayout" if its lengths lie. */
 export function parseRecordAt(bytes: Uint8Array, view: DataView, pos: number, header: RecordHeader): LogRecord | "badLayout" {
   const end = pos + header.recordBytes;

@@ -1,11 +1,11 @@
 // Core responses to protobuf bytes. The gRPC server hands grpc-js pre-encoded bytes (its response
 // serializers pass them through), so each response is encoded exactly once, here.
-import type { PartitionMetadataView, StreamMetadataView, SubscriberRecord } from "../../core/broker/api-types.js";
+import type { PartitionMetadataView, StreamMetadataView } from "../../core/broker/api-types.js";
+import type { StoredRecords } from "../../core/log/stored-records.js";
 import { encodeWire } from "../wire/api-codec.js";
 import type { PartitionMetadata, StreamMetadata, WireInit } from "../wire/api-types.js";
 import { ConsumerGroupMetadataError, StreamMetadataError } from "../wire/api-types.js";
-import type { MessageFields } from "../wire/message-encoder.js";
-import { encodeFramedMessages } from "../wire/message-encoder.js";
+import { encodeStoredAsFramedMessages } from "../wire/stored-message-encoder.js";
 import {
   WIRE_LEN, stringFieldSize, tag, varint32Size, writeStringField, writeVarint32,
 } from "../wire/pb-writer.js";
@@ -92,28 +92,11 @@ export function encodePublishResponse(ackPayload: Uint8Array | undefined, correl
 }
 
 const UTF8 = new TextEncoder();
-const NO_TEXT = new Uint8Array(0);
-const SUBJECT_HEADER = "subject";
-const REPLY_HEADER = "reply";
-
-function headerBytes(headers: SubscriberRecord["headers"], name: string): Uint8Array {
-  for (const [k, v] of headers) if (k === name) return v;
-  return NO_TEXT;
-}
 
 /**
  * One proto.Message per record, as Liftbridge sends them to subscribers, gRPC-framed back to back
- * in one buffer; subject and reply go out as the UTF-8 bytes stored in the record's headers.
+ * in one buffer; transcoded from the records as stored (subject and reply from their headers).
  */
-export function encodeSubscriberFrames(stream: string, partition: number, records: readonly SubscriberRecord[]): Uint8Array {
-  const streamBytes = UTF8.encode(stream);
-  const fields = new Array<MessageFields>(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    fields[i] = {
-      offset: r.offset, key: r.key, value: r.value, timestamp: r.timestampNs, stream: streamBytes, partition,
-      subject: headerBytes(r.headers, SUBJECT_HEADER), replySubject: headerBytes(r.headers, REPLY_HEADER), headers: r.headers,
-    };
-  }
-  return encodeFramedMessages(fields);
+export function encodeSubscriberFrames(stream: string, partition: number, records: StoredRecords): Uint8Array {
+  return encodeStoredAsFramedMessages(UTF8.encode(stream), partition, records);
 }

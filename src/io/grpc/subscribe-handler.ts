@@ -8,7 +8,7 @@
 // one, so the socket always has the next chunk while the broker reads the one after it.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
-import type { SubscriberRecord } from "../../core/broker/api-types.js";
+import type { StoredRecords } from "../../core/log/stored-records.js";
 import type { OperatingError } from "../../core/errors.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "../broker-service.js";
 import type { Decoded } from "./api-service-definition.js";
@@ -66,14 +66,14 @@ class SubscribeSession implements SubscriptionSink {
     endWithStatus(this.call, s);
   }
 
-  records(stream: string, partition: number, records: readonly SubscriberRecord[]): void {
+  records(stream: string, partition: number, records: StoredRecords): void {
     if (this.early !== undefined) {
       this.early.push(() => this.records(stream, partition, records));
       return;
     }
     if (this.done) return;
     const handle = this.handle!;
-    if (records.length === 0) {
+    if (records.count === 0) {
       setImmediate(() => handle.ready());
       return;
     }

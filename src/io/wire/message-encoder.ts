@@ -48,7 +48,8 @@ const T_ACK_POLICY = tag(12, WIRE_VARINT);
 const T_ENTRY_KEY = tag(1, WIRE_LEN);
 const T_ENTRY_VALUE = tag(2, WIRE_LEN);
 
-function headerEntrySize(keyLength: number, valueLength: number): number {
+/** Bytes of one map<string, bytes> entry's body (key and value fields, both always written). */
+export function headerEntrySize(keyLength: number, valueLength: number): number {
   return 1 + varint32Size(keyLength) + keyLength + 1 + varint32Size(valueLength) + valueLength;
 }
 
