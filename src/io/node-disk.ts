@@ -116,7 +116,10 @@ export class NodeDisk implements Disk {
     assertInt(position, "read position", 0);
     assertInt(length, "read length", 0);
     const fd = this.fd("read", path);
-    const buf = new Uint8Array(length);
+    // Not zero-filled (only the bytes read are ever exposed), and a plain Uint8Array: the log
+    // reader slices it per record, and Buffer's subarray costs more than the built-in one.
+    const unfilled = Buffer.allocUnsafe(length);
+    const buf = new Uint8Array(unfilled.buffer, unfilled.byteOffset, length);
     let done = 0;
     while (done < length) {
       const n = fsCall("read", path, () => fs.readSync(fd, buf, done, length - done, position + done));

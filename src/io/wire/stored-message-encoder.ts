@@ -165,13 +165,16 @@ export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: numb
     p += RECORD_HEADER_BYTES + view.getUint32(p + 24);
   }
   assert(p === bytes.length, "stored records: count and bytes disagree");
-  const out = new Uint8Array(total);
-  const outView = new DataView(out.buffer);
+  // Every byte is written below, so the buffer need not be zero-filled first.
+  const unfilled = Buffer.allocUnsafe(total);
+  const out = new Uint8Array(unfilled.buffer, unfilled.byteOffset, total);
+  const outView = new DataView(out.buffer, out.byteOffset, total);
   let pos = 0;
   p = 0;
   for (let i = 0; i < stored.count; i++) {
     const end = pos + GRPC_FRAME_PREFIX_BYTES + sizes[i]!;
-    outView.setUint32(pos + 1, sizes[i]!); // byte pos stays 0: not compressed
+    out[pos] = 0; // not compressed
+    outView.setUint32(pos + 1, sizes[i]!);
     pos += GRPC_FRAME_PREFIX_BYTES;
     locate(bytes, view, p, at);
     pos = writeInt64At(out, pos, T_OFFSET, view, p);
