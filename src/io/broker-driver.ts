@@ -1,9 +1,10 @@
 // The production driver: the only place where the broker core meets real time, real files and a
 // real NATS connection. It batches inputs per event-loop turn (every NATS message that arrived in
 // one turn becomes one natsMessages input, hence one group commit), applies each step's persist
-// ops in order, and only then releases what depended on them (DESIGN.md). An fdatasync runs in
-// libuv's thread pool: while it is in flight no input is stepped (as in the simulator), but the
-// event loop keeps reading NATS, so the next group commit is ready when the disk is.
+// ops in order, and only then releases what depended on them (DESIGN.md). An fdatasync, and the
+// write of a group commit under load, run in libuv's thread pool: while one is in flight no input
+// is stepped (as in the simulator), but the event loop keeps reading NATS, so the next group
+// commit is ready when the disk is.
 import type { NatsConnection } from "nats";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
@@ -28,6 +29,19 @@ import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
 interface PendingSubscription {
   readonly sink: SubscriptionSink;
   resolve?: (r: Result<SubscriptionHandle>) => void;
+}
+
+/**
+ * Writes at least this large go to libuv's thread pool: a group commit under load is tens of KiB,
+ * and the kernel may throttle such a writer (dirty page limits) while NATS keeps sending. A
+ * single message's write stays on the event loop, where it costs less than a thread-pool hop.
+ */
+export const THREAD_POOL_WRITE_MIN_BYTES = 32 * 1024;
+
+function chunksBytes(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
 }
 
 /** What the driver needs to start. */
@@ -197,9 +211,15 @@ export class BrokerDriver implements BrokerService {
     try {
       for (let i = index; i < out.persist.length; i++) {
         const op = out.persist[i]!;
+        const next = (error: DiskError | undefined): void => (error === undefined ? this.persistFrom(out, i + 1) : this.persisted(out, error));
         if (op.kind === "fdatasync") {
           this.persisting = true;
-          this.disk.fdatasyncAsync(op.path, (error) => (error === undefined ? this.persistFrom(out, i + 1) : this.persisted(out, error)));
+          this.disk.fdatasyncAsync(op.path, next);
+          return;
+        }
+        if (op.kind === "write" && chunksBytes(op.chunks) >= THREAD_POOL_WRITE_MIN_BYTES) {
+          this.persisting = true;
+          this.disk.writeAsync(op.path, op.position, op.chunks, next);
           return;
         }
         applyDiskOp(this.disk, op);

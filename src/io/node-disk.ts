@@ -150,6 +150,32 @@ export class NodeDisk implements Disk {
     });
   }
 
+  /**
+   * The positioned writev of write(), in libuv's thread pool (looping on short writes), so the
+   * event loop keeps reading the network while the kernel takes the bytes (or throttles the
+   * writer); `done` gets undefined, or the DiskError it failed with.
+   */
+  writeAsync(path: string, position: number, chunks: readonly Uint8Array[], done: (error: DiskError | undefined) => void): void {
+    assertInt(position, "write position", 0);
+    const fd = this.fd("write", path);
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const step = (written: number): void => {
+      const rest = written === 0 ? (chunks as Uint8Array[]) : remainingChunks(chunks, written);
+      fs.writev(fd, rest, position + written, (e, n) => {
+        if (e !== null) {
+          const error = toDiskError(e, "write", path);
+          if (!(error instanceof DiskError)) throw error;
+          return done(error);
+        }
+        assert(n > 0 || total === written, `NodeDisk: writev of ${path} made no progress`);
+        if (written + n < total) return step(written + n);
+        done(undefined);
+      });
+    };
+    step(0);
+  }
+
   /** ftruncate(2) on the cached handle. */
   truncate(path: string, length: number): void {
     assertInt(length, "truncate length", 0);

@@ -1,6 +1,7 @@
-// The production driver with a real disk and a real (embedded) NATS server, its fdatasync held
-// back by a gate: no ack leaves before the fdatasync of its group commit completes, nothing is
-// stepped while one is in flight, and what arrives meanwhile becomes the next group commit.
+// The production driver with a real disk and a real (embedded) NATS server, its fdatasync (or its
+// thread-pool write) held back by a gate: no ack leaves before the persist of its group commit
+// completes, nothing is stepped while one is in flight, and what arrives meanwhile becomes the
+// next group commit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { connect, createInbox } from "nats";
 import { testBrokerConfig } from "../../sim/testing/broker-harness.js";
-import { BrokerDriver } from "../../src/io/broker-driver.js";
+import { BrokerDriver, THREAD_POOL_WRITE_MIN_BYTES } from "../../src/io/broker-driver.js";
 import { decodeAckForSim } from "../../src/io/broker-wire-codec.js";
 import { startEmbeddedNats } from "../../src/io/embedded-nats/server.js";
 import { createLogger } from "../../src/io/logger.js";
@@ -27,7 +28,10 @@ async function until(what: string, condition: () => boolean, boundMs = 5000): Pr
   }
 }
 
-test("acks wait for their group commit's fdatasync; inputs wait while one is in flight", { timeout: 30_000 }, async () => {
+type GatedMethod = "fdatasyncAsync" | "writeAsync";
+
+/** Runs the broker with `method` of NodeDisk held back by a gate, and checks acks and stepping against it. */
+async function gatedPersist(method: GatedMethod, syncPolicy: "always" | "never", valueBytes: number): Promise<void> {
   const nats = await startEmbeddedNats({ host: "127.0.0.1", port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), "liftbridge-driver-fsync-"));
   const servers = `127.0.0.1:${nats.port}`;
@@ -35,15 +39,18 @@ test("acks wait for their group commit's fdatasync; inputs wait while one is in 
   const clientNc = await connect({ servers, reconnect: false });
   const held: (() => void)[] = [];
   let gated = false;
-  const original = Object.getOwnPropertyDescriptor(NodeDisk.prototype, "fdatasyncAsync")!;
-  const realSync = original.value as NodeDisk["fdatasyncAsync"];
-  NodeDisk.prototype.fdatasyncAsync = function (this: NodeDisk, path, done): void {
-    if (gated) held.push(() => realSync.call(this, path, done));
-    else realSync.call(this, path, done);
-  };
+  const original = Object.getOwnPropertyDescriptor(NodeDisk.prototype, method)!;
+  const real = original.value as (this: NodeDisk, ...args: unknown[]) => void;
+  Object.defineProperty(NodeDisk.prototype, method, {
+    ...original,
+    value: function (this: NodeDisk, ...args: unknown[]): void {
+      if (gated) held.push(() => real.apply(this, args));
+      else real.apply(this, args);
+    },
+  });
   try {
     const logger = createLogger({ level: "error", format: "json", destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const driver = new BrokerDriver({ dataDir, config: testBrokerConfig({ syncPolicy: "always" }), nats: brokerNc, logger });
+    const driver = new BrokerDriver({ dataDir, config: testBrokerConfig({ syncPolicy }), nats: brokerNc, logger });
     const created = await driver.request({ kind: "createStream", name: "s", subject: "s.in", group: "", replicationFactor: 1, partitions: 1, overrides: {} });
     assert.ok(created.ok, JSON.stringify(created));
     const inbox = createInbox();
@@ -51,7 +58,7 @@ test("acks wait for their group commit's fdatasync; inputs wait while one is in 
     clientNc.subscribe(inbox, { callback: (_e, m) => acked.push(decodeAckForSim(m.data)!.offset) });
     await clientNc.flush();
     const publish = (i: number): void =>
-      clientNc.publish("s.in", encodePublishEnvelope({ value: new Uint8Array([i]), ackInbox: inbox, correlationId: `c${i}`, ackPolicy: AckPolicy.LEADER }));
+      clientNc.publish("s.in", encodePublishEnvelope({ value: new Uint8Array(valueBytes).fill(i), ackInbox: inbox, correlationId: `c${i}`, ackPolicy: AckPolicy.LEADER }));
 
     gated = true;
     publish(0);
@@ -62,12 +69,20 @@ test("acks wait for their group commit's fdatasync; inputs wait while one is in 
     assert.deepEqual(acked, [], "an ack left before its fdatasync completed");
     assert.equal(held.length, 1, "a second group commit started while the first fdatasync was in flight");
 
-    // A group commit may sync more than one file (log, then index): release one sync at a time.
+    // A group commit may persist more than one file (log, then index): release one held call at
+    // a time, and give each release time to show its effect (an ack crosses NATS) before the
+    // next, so the next group commit's call is never released by mistake.
     const releaseUntil = async (what: string, condition: () => boolean): Promise<void> => {
-      await until(what, () => {
-        if (!condition() && held.length > 0) held.shift()!();
-        return condition();
-      });
+      const deadline = Date.now() + 5000;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        if (held.length === 0) {
+          await sleep(5);
+          continue;
+        }
+        held.shift()!();
+        await until(what, condition, 300).catch(() => undefined);
+      }
     };
     await releaseUntil("the first ack", () => acked.length > 0);
     assert.deepEqual(acked, [0]);
@@ -83,10 +98,15 @@ test("acks wait for their group commit's fdatasync; inputs wait while one is in 
     assert.equal(meta.value.metadata.highWatermark, 4);
     await driver.shutdown();
   } finally {
-    Object.defineProperty(NodeDisk.prototype, "fdatasyncAsync", original);
+    Object.defineProperty(NodeDisk.prototype, method, original);
     await clientNc.close();
     await brokerNc.close();
     await nats.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}
+
+test("acks wait for their group commit's fdatasync; inputs wait while one is in flight", { timeout: 30_000 }, () => gatedPersist("fdatasyncAsync", "always", 1));
+
+test("a group commit's write in the thread pool: acks wait for it; inputs wait while it is in flight", { timeout: 30_000 }, () =>
+  gatedPersist("writeAsync", "never", THREAD_POOL_WRITE_MIN_BYTES));
