@@ -41,7 +41,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--messages <n>", "messages per async run and for the catch-up read (default 1,000,000; --quick 100,000)")
     .option("--sync-seconds <s>", "measured seconds per sync run (default 8; --quick 2)")
     .option("--skip-extras", "skip the rows no ratio needs (gRPC PublishAsync, embedded NATS, node:http2 reader)", false)
-    .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the median over rounds (default 3; --quick 1)")
+    .option("--rounds <n>", "rounds of the rows behind the ratios; each ratio is the median over rounds (default 5; --quick 1)")
     .option("--budget-seconds <s>", "skip further rounds when one more would end the run after this (default 540)")
     .parse(argv);
   const o = program.opts<{
@@ -65,7 +65,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     maxRunSeconds: o.quick ? 20 : 60,
     extraRunSeconds: 10,
     skipExtras: o.skipExtras,
-    rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 3)),
+    rounds: Math.floor(positive("--rounds", o.rounds, o.quick ? 1 : 5)),
     budgetSeconds: positive("--budget-seconds", o.budgetSeconds, 540),
   };
 }
