@@ -97,6 +97,6 @@ const UTF8 = new TextEncoder();
  * One proto.Message per record, as Liftbridge sends them to subscribers, gRPC-framed back to back
  * in one buffer; transcoded from the records as stored (subject and reply from their headers).
  */
-export function encodeSubscriberFrames(stream: string, partition: number, records: StoredRecords): Uint8Array {
-  return encodeStoredAsFramedMessages(UTF8.encode(stream), partition, records);
+export function encodeSubscriberFrames(stream: string, partition: number, records: StoredRecords, allocate?: (size: number) => Uint8Array): Uint8Array {
+  return encodeStoredAsFramedMessages(UTF8.encode(stream), partition, records, allocate);
 }

@@ -27,6 +27,11 @@ type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
 export const MAX_CHUNKS_IN_FLIGHT = 2;
 
 /** One Subscribe call: the sink the broker writes to. */
+/** Chunks at least this large are written into recycled memory. */
+const RECYCLED_CHUNK_MIN_BYTES = 64 * 1024;
+/** The size recycled chunk memory is allocated with: a full chunk (1 MiB of records) and its framing. */
+const RECYCLED_CHUNK_BYTES = 1280 * 1024;
+
 class SubscribeSession implements SubscriptionSink {
   private handle: SubscriptionHandle | undefined;
   private done = false;
@@ -36,6 +41,8 @@ class SubscribeSession implements SubscriptionSink {
   private chunksInFlight = 0;
   /** A ready() held back because MAX_CHUNKS_IN_FLIGHT chunks were waiting. */
   private readyOwed = false;
+  /** Memory of written chunks, for the next large ones (a catch-up read allocates none after its first few chunks). */
+  private readonly spareChunks: ArrayBuffer[] = [];
 
   constructor(private readonly call: SubscribeCall) {
     this.http2 = http2StreamOf(call);
@@ -77,7 +84,8 @@ class SubscribeSession implements SubscriptionSink {
       setImmediate(() => handle.ready());
       return;
     }
-    const frames = encodeSubscriberFrames(stream, partition, records);
+    const http2 = this.http2;
+    const frames = http2 === undefined ? encodeSubscriberFrames(stream, partition, records) : encodeSubscriberFrames(stream, partition, records, (size) => this.chunkBuffer(size));
     this.chunksInFlight++;
     const written = (error?: Error | null): void => {
       if (this.done) return;
@@ -87,13 +95,15 @@ class SubscribeSession implements SubscriptionSink {
         return;
       }
       this.chunksInFlight--;
+      // The HTTP/2 stream is done with the chunk: its memory serves a later one.
+      if (http2 !== undefined) this.recycle(frames);
       if (this.readyOwed) {
         this.readyOwed = false;
         handle.ready();
       }
     };
-    if (this.http2 !== undefined) {
-      this.http2.write(frames, written);
+    if (http2 !== undefined) {
+      http2.write(frames, written);
     } else {
       const messages = framedMessages(frames);
       const last = messages.length - 1;
@@ -102,6 +112,23 @@ class SubscribeSession implements SubscriptionSink {
     }
     if (this.chunksInFlight < MAX_CHUNKS_IN_FLIGHT) handle.ready();
     else this.readyOwed = true;
+  }
+
+  /**
+   * Memory for a chunk of `size` bytes: a spare one when it is large (1 MiB chunks allocated
+   * afresh made the broker's garbage collector a third of a catch-up read), else a fresh one.
+   */
+  private chunkBuffer(size: number): Uint8Array {
+    if (size < RECYCLED_CHUNK_MIN_BYTES) return new Uint8Array(size);
+    const i = this.spareChunks.findIndex((b) => b.byteLength >= size);
+    const memory = i >= 0 ? this.spareChunks.splice(i, 1)[0]! : new ArrayBuffer(Math.max(size, RECYCLED_CHUNK_BYTES));
+    return new Uint8Array(memory, 0, size);
+  }
+
+  private recycle(chunk: Uint8Array): void {
+    const memory = chunk.buffer as ArrayBuffer;
+    if (chunk.byteOffset !== 0 || memory.byteLength < RECYCLED_CHUNK_MIN_BYTES || this.spareChunks.length > MAX_CHUNKS_IN_FLIGHT) return;
+    this.spareChunks.push(memory);
   }
 
   end(error: OperatingError): void {

@@ -146,11 +146,18 @@ function writeHeaderEntries(buf: Uint8Array, pos: number, bytes: Uint8Array, vie
   return pos;
 }
 
+/** A fresh buffer that is not zero-filled first (every byte is written). */
+function allocateUnfilled(size: number): Uint8Array {
+  const unfilled = Buffer.allocUnsafe(size);
+  return new Uint8Array(unfilled.buffer, unfilled.byteOffset, size);
+}
+
 /**
  * One proto.Message per stored record, as Liftbridge sends them to subscribers (subject and reply
- * from the record's headers), gRPC-framed back to back in one buffer.
+ * from the record's headers), gRPC-framed back to back in one buffer of exactly their size, taken
+ * from `allocate` (a caller may hand out reused memory; every byte is overwritten).
  */
-export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: number, stored: StoredRecords): Uint8Array {
+export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: number, stored: StoredRecords, allocate: (size: number) => Uint8Array = allocateUnfilled): Uint8Array {
   const { bytes } = stored;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = new Int32Array(FIELDS);
@@ -165,9 +172,8 @@ export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: numb
     p += RECORD_HEADER_BYTES + view.getUint32(p + 24);
   }
   assert(p === bytes.length, "stored records: count and bytes disagree");
-  // Every byte is written below, so the buffer need not be zero-filled first.
-  const unfilled = Buffer.allocUnsafe(total);
-  const out = new Uint8Array(unfilled.buffer, unfilled.byteOffset, total);
+  const out = allocate(total);
+  assert(out.length === total, "allocate returned the wrong size");
   const outView = new DataView(out.buffer, out.byteOffset, total);
   let pos = 0;
   p = 0;
