@@ -33,20 +33,21 @@ export interface MessageFields {
   readonly ackPolicy?: number;
 }
 
-const T_OFFSET = tag(1, WIRE_VARINT);
-const T_KEY = tag(2, WIRE_LEN);
-const T_VALUE = tag(3, WIRE_LEN);
-const T_TIMESTAMP = tag(4, WIRE_VARINT);
-const T_STREAM = tag(5, WIRE_LEN);
-const T_PARTITION = tag(6, WIRE_VARINT);
-const T_SUBJECT = tag(7, WIRE_LEN);
-const T_REPLY = tag(8, WIRE_LEN);
-const T_HEADERS = tag(9, WIRE_LEN);
+/** The tag bytes of proto.Message's fields (and of a headers map entry's key and value). */
+export const T_OFFSET = tag(1, WIRE_VARINT);
+export const T_KEY = tag(2, WIRE_LEN);
+export const T_VALUE = tag(3, WIRE_LEN);
+export const T_TIMESTAMP = tag(4, WIRE_VARINT);
+export const T_STREAM = tag(5, WIRE_LEN);
+export const T_PARTITION = tag(6, WIRE_VARINT);
+export const T_SUBJECT = tag(7, WIRE_LEN);
+export const T_REPLY = tag(8, WIRE_LEN);
+export const T_HEADERS = tag(9, WIRE_LEN);
 const T_ACK_INBOX = tag(10, WIRE_LEN);
 const T_CORRELATION_ID = tag(11, WIRE_LEN);
 const T_ACK_POLICY = tag(12, WIRE_VARINT);
-const T_ENTRY_KEY = tag(1, WIRE_LEN);
-const T_ENTRY_VALUE = tag(2, WIRE_LEN);
+export const T_ENTRY_KEY = tag(1, WIRE_LEN);
+export const T_ENTRY_VALUE = tag(2, WIRE_LEN);
 
 /** Bytes of one map<string, bytes> entry's body (key and value fields, both always written). */
 export function headerEntrySize(keyLength: number, valueLength: number): number {

@@ -6,20 +6,11 @@
 import { assert } from "../../core/assert.js";
 import { RECORD_HEADER_BYTES } from "../../core/log/record-codec.js";
 import type { StoredRecords } from "../../core/log/stored-records.js";
-import { GRPC_FRAME_PREFIX_BYTES, headerEntrySize } from "./message-encoder.js";
-import { WIRE_LEN, WIRE_VARINT, int32FieldSize, tag, varint32Size, varint64Size, writeInt32Field, writeVarint32, writeVarint64 } from "./pb-writer.js";
-
-const T_OFFSET = tag(1, WIRE_VARINT);
-const T_KEY = tag(2, WIRE_LEN);
-const T_VALUE = tag(3, WIRE_LEN);
-const T_TIMESTAMP = tag(4, WIRE_VARINT);
-const T_STREAM = tag(5, WIRE_LEN);
-const T_PARTITION = tag(6, WIRE_VARINT);
-const T_SUBJECT = tag(7, WIRE_LEN);
-const T_REPLY = tag(8, WIRE_LEN);
-const T_HEADERS = tag(9, WIRE_LEN);
-const T_ENTRY_KEY = tag(1, WIRE_LEN);
-const T_ENTRY_VALUE = tag(2, WIRE_LEN);
+import {
+  GRPC_FRAME_PREFIX_BYTES, T_ENTRY_KEY, T_ENTRY_VALUE, T_HEADERS, T_KEY, T_OFFSET, T_PARTITION, T_REPLY, T_STREAM, T_SUBJECT,
+  T_TIMESTAMP, T_VALUE, headerEntrySize,
+} from "./message-encoder.js";
+import { int32FieldSize, varint32Size, varint64Size, writeInt32Field, writeVarint32, writeVarint64 } from "./pb-writer.js";
 
 const SUBJECT = new TextEncoder().encode("subject");
 const REPLY = new TextEncoder().encode("reply");
