@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { NatsServerProcess } from "../jepsen-like/nats-server-process.js";
 import type { BenchOptions } from "./bench-options.js";
 import type { ClientJob, ClientResult } from "./bench-types.js";
-import { cpuMeter } from "./proc-cpu.js";
+import { cpuMeter, stealMeter } from "./proc-cpu.js";
 import { summarizeProfile, type ProfileSummary } from "./profile-summary.js";
 import type { Row } from "./report.js";
 import { runClient } from "./run-client.js";
@@ -49,10 +49,12 @@ export class BenchRun {
   async measure(spec: RowSpec, job: ClientJob, pids: Record<string, number>, profiled = false): Promise<ClientResult | undefined> {
     this.log(`  round ${this.round}, ${spec.id}: ${spec.system}, ${spec.path}, fsync ${spec.fsync.split(" ")[0]} ...`);
     const meter = cpuMeter(pids);
+    const steal = stealMeter();
     const seconds = job.kind === "nats-sync" ? job.maxSeconds + job.warmupSeconds : job.maxSeconds;
     try {
       const result = await runClient(job, this.boundMs(seconds));
-      this.rows.push({ ...spec, round: this.round, result, serverCpuSeconds: meter(), profiled });
+      const hostStealPercent = steal();
+      this.rows.push({ ...spec, round: this.round, result, serverCpuSeconds: meter(), profiled, ...(hostStealPercent === undefined ? {} : { hostStealPercent }) });
       const l = result.latencyUs;
       this.log(`    ${Math.round(result.msgsPerSec).toLocaleString("en-US")} msgs/s over ${result.messages.toLocaleString("en-US")} msgs` +
         (l === undefined ? "" : `, p50 ${l.p50.toFixed(0)} µs, p99 ${l.p99.toFixed(0)} µs, p99.9 ${l.p999.toFixed(0)} µs`));

@@ -32,3 +32,43 @@ export function cpuMeter(pids: Readonly<Record<string, number>>): () => Record<s
     return out;
   };
 }
+
+/** The aggregate `cpu` line of /proc/stat: all ticks (user..steal) and the stolen ones. */
+export interface MachineTicks {
+  readonly total: number;
+  readonly steal: number;
+}
+
+/** Parses /proc/stat's first line ("cpu user nice system idle iowait irq softirq steal ..."). */
+export function machineTicksOf(procStat: string): MachineTicks | undefined {
+  const line = procStat.split("\n", 1)[0] ?? "";
+  const fields = line.trim().split(/\s+/);
+  if (fields[0] !== "cpu" || fields.length < 9) return undefined;
+  const ticks = fields.slice(1, 9).map(Number);
+  if (ticks.some((t) => !Number.isFinite(t))) return undefined;
+  return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7]! };
+}
+
+/** The share (percent) of the machine's CPU time the hypervisor took between two samples. */
+export function stealPercent(before: MachineTicks, after: MachineTicks): number | undefined {
+  const total = after.total - before.total;
+  if (total <= 0) return undefined;
+  return Math.round(((after.steal - before.steal) / total) * 1000) / 10;
+}
+
+function machineTicks(): MachineTicks | undefined {
+  try {
+    return machineTicksOf(readFileSync("/proc/stat", "latin1"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples the machine now; the returned function gives the steal percent since (undefined off Linux). */
+export function stealMeter(): () => number | undefined {
+  const before = machineTicks();
+  return () => {
+    const after = machineTicks();
+    return before === undefined || after === undefined ? undefined : stealPercent(before, after);
+  };
+}

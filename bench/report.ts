@@ -21,6 +21,8 @@ export interface Row {
   /** CPU seconds each server process used during the run. */
   readonly serverCpuSeconds: Readonly<Record<string, number>>;
   readonly profiled: boolean;
+  /** Share of the machine's CPU time the hypervisor took (steal) during the row, in percent. */
+  readonly hostStealPercent?: number;
 }
 
 /** The four ratios of issue 5; undefined when a row is missing (failed or skipped). */
@@ -150,6 +152,7 @@ function cpuCell(row: Row): string {
   const s = row.result.seconds;
   const parts = Object.entries(row.serverCpuSeconds).map(([name, cpu]) => `${name} ${Math.round((cpu / s) * 100)}%`);
   parts.push(`client ${Math.round((row.result.clientCpuSeconds / s) * 100)}%`);
+  if (row.hostStealPercent !== undefined) parts.push(`steal ${row.hostStealPercent}%`);
   return parts.join(", ");
 }
 
