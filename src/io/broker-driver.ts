@@ -206,7 +206,7 @@ export class BrokerDriver implements BrokerService {
     this.dataPath.publish(s.subject, s.data, s.reply);
   }
 
-  /** Applies a step's persist ops from `index` on; an fdatasync continues from its callback. */
+  /** Applies a step's persist ops from `index` on; an op in the thread pool continues from its callback. */
   private persistFrom(out: BrokerOutputs, index: number): void {
     try {
       for (let i = index; i < out.persist.length; i++) {
