@@ -71,10 +71,15 @@ export function roundRatios(rows: readonly Row[]): Ratios {
   };
 }
 
+/** The rows of each round, in round order. */
+function rowsByRound(rows: readonly Row[]): Row[][] {
+  const rounds = [...new Set(rows.map((r) => r.round))].sort((a, b) => a - b);
+  return rounds.map((n) => rows.filter((r) => r.round === n));
+}
+
 /** The ratios of every round, in round order. */
 export function ratiosByRound(rows: readonly Row[]): Ratios[] {
-  const rounds = [...new Set(rows.map((r) => r.round))].sort((a, b) => a - b);
-  return rounds.map((n) => roundRatios(rows.filter((r) => r.round === n)));
+  return rowsByRound(rows).map(roundRatios);
 }
 
 /** The median of `xs` (the mean of the middle two when even); undefined when empty. */
@@ -85,10 +90,14 @@ export function median(xs: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The median of the defined values, rounded; undefined when there are none. */
+function medianOfDefined(xs: readonly (number | undefined)[]): number | undefined {
+  return round(median(xs.filter((x): x is number => x !== undefined)));
+}
+
 /** The median over rounds of `ratio` taken within each round; undefined when no round has it. */
 function medianOverRounds(rows: readonly Row[], ratio: (roundRows: readonly Row[]) => number | undefined): number | undefined {
-  const rounds = [...new Set(rows.map((r) => r.round))];
-  return round(median(rounds.map((n) => ratio(rows.filter((r) => r.round === n))).filter((x): x is number => x !== undefined)));
+  return medianOfDefined(rowsByRound(rows).map(ratio));
 }
 
 /**
@@ -98,7 +107,8 @@ function medianOverRounds(rows: readonly Row[], ratio: (roundRows: readonly Row[
  * round now and then runs while a neighbour takes the CPU, and one such round should not decide.
  */
 export function ratiosOf(rows: readonly Row[]): Ratios {
-  const mid = (k: keyof Ratios): number | undefined => medianOverRounds(rows, (roundRows) => roundRatios(roundRows)[k]);
+  const byRound = ratiosByRound(rows);
+  const mid = (k: keyof Ratios): number | undefined => medianOfDefined(byRound.map((r) => r[k]));
   return { asyncR1: mid("asyncR1"), asyncR1Always: mid("asyncR1Always"), catchUpRead: mid("catchUpRead"), syncP99: mid("syncP99") };
 }
 

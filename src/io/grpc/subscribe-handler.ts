@@ -26,12 +26,12 @@ type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
 /** Chunks written but not yet taken by the HTTP/2 stream, at most. */
 export const MAX_CHUNKS_IN_FLIGHT = 2;
 
-/** One Subscribe call: the sink the broker writes to. */
 /** Chunks at least this large are written into recycled memory. */
 const RECYCLED_CHUNK_MIN_BYTES = 64 * 1024;
 /** The size recycled chunk memory is allocated with: a full chunk (1 MiB of records) and its framing. */
 const RECYCLED_CHUNK_BYTES = 1280 * 1024;
 
+/** One Subscribe call: the sink the broker writes to. */
 class SubscribeSession implements SubscriptionSink {
   private handle: SubscriptionHandle | undefined;
   private done = false;

@@ -34,23 +34,23 @@ function sameBytes(bytes: Uint8Array, pos: number, length: number, name: Uint8Ar
   return true;
 }
 
-/** Fills `at` with the positions of the record at `p`; returns the size of its headers map on the wire. */
-function locate(bytes: Uint8Array, view: DataView, p: number, at: Int32Array): number {
+/** Fills at[base, base + FIELDS) with the positions of the record at `p`; returns the size of its headers map on the wire. */
+function locate(bytes: Uint8Array, view: DataView, p: number, at: Int32Array, base: number): number {
   let q = p + RECORD_HEADER_BYTES + 6; // past crc, magic, attributes
   const keyLen = view.getInt32(q);
-  at[KEY_POS] = q + 4;
-  at[KEY_LEN] = keyLen;
+  at[base + KEY_POS] = q + 4;
+  at[base + KEY_LEN] = keyLen;
   q += 4 + Math.max(keyLen, 0);
   const valueLen = view.getInt32(q);
-  at[VALUE_POS] = q + 4;
-  at[VALUE_LEN] = valueLen;
+  at[base + VALUE_POS] = q + 4;
+  at[base + VALUE_LEN] = valueLen;
   q += 4 + Math.max(valueLen, 0);
   const count = view.getInt16(q);
   q += 2;
-  at[HEADERS_POS] = q;
-  at[HEADER_COUNT] = count;
-  at[SUBJECT_LEN] = 0;
-  at[REPLY_LEN] = 0;
+  at[base + HEADERS_POS] = q;
+  at[base + HEADER_COUNT] = count;
+  at[base + SUBJECT_LEN] = 0;
+  at[base + REPLY_LEN] = 0;
   let subjectSeen = false;
   let replySeen = false;
   let mapSize = 0;
@@ -62,12 +62,12 @@ function locate(bytes: Uint8Array, view: DataView, p: number, at: Int32Array): n
     // The first header of each name is the one a subscriber's subject and reply come from.
     if (!subjectSeen && sameBytes(bytes, namePos, nameLen, SUBJECT)) {
       subjectSeen = true;
-      at[SUBJECT_POS] = valuePos;
-      at[SUBJECT_LEN] = valueLength;
+      at[base + SUBJECT_POS] = valuePos;
+      at[base + SUBJECT_LEN] = valueLength;
     } else if (!replySeen && sameBytes(bytes, namePos, nameLen, REPLY)) {
       replySeen = true;
-      at[REPLY_POS] = valuePos;
-      at[REPLY_LEN] = valueLength;
+      at[base + REPLY_POS] = valuePos;
+      at[base + REPLY_LEN] = valueLength;
     }
     const entry = headerEntrySize(nameLen, valueLength);
     mapSize += 1 + varint32Size(entry) + entry;
@@ -96,11 +96,11 @@ function int64FieldSizeOf(view: DataView, pos: number): number {
   return hi === 0 && lo === 0 ? 0 : 1 + varint64Size(lo, hi);
 }
 
-function messageSizeAt(bytes: Uint8Array, view: DataView, p: number, at: Int32Array, streamField: number, partitionField: number): number {
-  const mapSize = locate(bytes, view, p, at);
+function messageSizeAt(bytes: Uint8Array, view: DataView, p: number, at: Int32Array, base: number, streamField: number, partitionField: number): number {
+  const mapSize = locate(bytes, view, p, at, base);
   return (
-    int64FieldSizeOf(view, p) + lenFieldSize(at[KEY_LEN]!) + lenFieldSize(at[VALUE_LEN]!) + int64FieldSizeOf(view, p + 8) +
-    streamField + partitionField + lenFieldSize(at[SUBJECT_LEN]!) + lenFieldSize(at[REPLY_LEN]!) + mapSize
+    int64FieldSizeOf(view, p) + lenFieldSize(at[base + KEY_LEN]!) + lenFieldSize(at[base + VALUE_LEN]!) + int64FieldSizeOf(view, p + 8) +
+    streamField + partitionField + lenFieldSize(at[base + SUBJECT_LEN]!) + lenFieldSize(at[base + REPLY_LEN]!) + mapSize
   );
 }
 
@@ -119,9 +119,9 @@ function copyLenField(buf: Uint8Array, pos: number, tagByte: number, bytes: Uint
   return copyBytes(buf, pos, bytes, from, length);
 }
 
-function writeHeaderEntries(buf: Uint8Array, pos: number, bytes: Uint8Array, view: DataView, at: Int32Array): number {
-  let q = at[HEADERS_POS]!;
-  for (let i = 0, n = at[HEADER_COUNT]!; i < n; i++) {
+function writeHeaderEntries(buf: Uint8Array, pos: number, bytes: Uint8Array, view: DataView, at: Int32Array, base: number): number {
+  let q = at[base + HEADERS_POS]!;
+  for (let i = 0, n = at[base + HEADER_COUNT]!; i < n; i++) {
     const nameLen = view.getInt16(q);
     const namePos = q + 2;
     const valueLen = view.getInt32(namePos + nameLen);
@@ -151,14 +151,15 @@ function allocateUnfilled(size: number): Uint8Array {
 export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: number, stored: StoredRecords, allocate: (size: number) => Uint8Array = allocateUnfilled): Uint8Array {
   const { bytes } = stored;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = new Int32Array(FIELDS);
+  // Every record's field positions, found once while sizing and used again while writing.
+  const at = new Int32Array(stored.count * FIELDS);
   const streamField = lenFieldSize(stream.length);
   const partitionField = int32FieldSize(partition);
   const sizes = new Uint32Array(stored.count);
   let total = 0;
   let p = 0;
   for (let i = 0; i < stored.count; i++) {
-    sizes[i] = messageSizeAt(bytes, view, p, at, streamField, partitionField);
+    sizes[i] = messageSizeAt(bytes, view, p, at, i * FIELDS, streamField, partitionField);
     total += GRPC_FRAME_PREFIX_BYTES + sizes[i]!;
     p += RECORD_HEADER_BYTES + view.getUint32(p + 24);
   }
@@ -173,16 +174,16 @@ export function encodeStoredAsFramedMessages(stream: Uint8Array, partition: numb
     out[pos] = 0; // not compressed
     outView.setUint32(pos + 1, sizes[i]!);
     pos += GRPC_FRAME_PREFIX_BYTES;
-    locate(bytes, view, p, at);
+    const base = i * FIELDS;
     pos = writeInt64At(out, pos, T_OFFSET, view, p);
-    pos = copyLenField(out, pos, T_KEY, bytes, at[KEY_POS]!, at[KEY_LEN]!);
-    pos = copyLenField(out, pos, T_VALUE, bytes, at[VALUE_POS]!, at[VALUE_LEN]!);
+    pos = copyLenField(out, pos, T_KEY, bytes, at[base + KEY_POS]!, at[base + KEY_LEN]!);
+    pos = copyLenField(out, pos, T_VALUE, bytes, at[base + VALUE_POS]!, at[base + VALUE_LEN]!);
     pos = writeInt64At(out, pos, T_TIMESTAMP, view, p + 8);
     pos = copyLenField(out, pos, T_STREAM, stream, 0, stream.length);
     pos = writeInt32Field(out, pos, T_PARTITION, partition);
-    pos = copyLenField(out, pos, T_SUBJECT, bytes, at[SUBJECT_POS]!, at[SUBJECT_LEN]!);
-    pos = copyLenField(out, pos, T_REPLY, bytes, at[REPLY_POS]!, at[REPLY_LEN]!);
-    pos = writeHeaderEntries(out, pos, bytes, view, at);
+    pos = copyLenField(out, pos, T_SUBJECT, bytes, at[base + SUBJECT_POS]!, at[base + SUBJECT_LEN]!);
+    pos = copyLenField(out, pos, T_REPLY, bytes, at[base + REPLY_POS]!, at[base + REPLY_LEN]!);
+    pos = writeHeaderEntries(out, pos, bytes, view, at, base);
     assert(pos === end, "message size changed between sizing and writing");
     p += RECORD_HEADER_BYTES + view.getUint32(p + 24);
   }
