@@ -7,6 +7,7 @@ import type { ApiRequest, SubscribeRequest } from "../core/broker/api-types.js";
 import type { Result } from "../core/errors.js";
 import { BrokerDriver } from "./broker-driver.js";
 import { brokerConfigFrom } from "./broker-config-from.js";
+import { plantedBugsFromEnv } from "./planted-bugs-from-env.js";
 import type { BrokerService, SubscriptionSink } from "./broker-service.js";
 import { listenAddress, type LiftbridgeConfig } from "./config/config-schema.js";
 import { DEFAULT_EMBEDDED_NATS_CONFIG, loadEmbeddedNatsConfig } from "./embedded-nats/config.js";
@@ -92,7 +93,10 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger): Pro
   const listen = listenAddress(config);
   const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port });
   const crc = bestCrc32c();
-  const driver = new BrokerDriver({ dataDir, config: brokerConfigFrom(config, serverId, grpc.port), nats: nc, dataPath, logger, crc32c: crc.crc32c });
+  const plantedBugs = plantedBugsFromEnv(process.env);
+  if (plantedBugs !== undefined) logger.warn({ plantedBugs }, "planted bugs are switched on (test-only)");
+  const brokerConfig = { ...brokerConfigFrom(config, serverId, grpc.port), ...(plantedBugs !== undefined ? { plantedBugs } : {}) };
+  const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
   proxy.target = driver;
   logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");
   return {

@@ -34,4 +34,13 @@ export interface BrokerConfig {
 export interface PlantedBugs {
   /** Release LEADER acks before the batch is persisted (breaks "acked means durable"). */
   readonly ackBeforePersist?: boolean;
+  /** At startup, remove stream directories the metadata does not know (the old, data-losing behaviour). */
+  readonly deleteUnknownStreamDirs?: boolean;
+  /** Recovery cuts the log at a corrupt record even before the recovery point (deletes fsynced data). */
+  readonly truncateBeforeRecoveryPoint?: boolean;
+  /** A failed write answers ALL publishers only; LEADER publishers are left waiting (the old behaviour). */
+  readonly noLeaderErrorAck?: boolean;
 }
+
+/** Names of the bug bank's switches, for parsing them from a test-only environment variable. */
+export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck"] as const satisfies readonly (keyof PlantedBugs)[];
