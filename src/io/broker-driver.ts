@@ -85,9 +85,11 @@ export class BrokerDriver implements BrokerService {
     this.disk = new NodeDisk(options.dataDir);
     this.dataPath = options.dataPath ?? new NatsJsDataPath(options.nats, options.logger);
     const deps = { reader: this.disk, codec: createWireCodec(), random: mathRandom, ...(options.crc32c ? { crc32c: options.crc32c } : {}) };
-    const opened = Broker.open(deps, options.config, this.time());
-    this.broker = opened.broker;
-    this.apply(opened.outputs);
+    const opened = Broker.recover(deps, options.config, this.time());
+    // A refusal (missing or damaged metadata) names a file under the data directory: say which one.
+    if (!opened.ok) throw new Error(`cannot start on data directory ${options.dataDir}: ${opened.error.message}`);
+    this.broker = opened.value.broker;
+    this.apply(opened.value.outputs);
   }
 
   get serverId(): string {

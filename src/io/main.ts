@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   }
   const config = loaded.value.config;
   const logger = createLogger({ level: config.logging.level, format: config.logging.format, name: "liftbridge" });
-  const server = await startServer(config, logger);
+  const server = await startServer(config, logger, { metadataRecovery: loaded.value.metadataRecovery });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

@@ -6,13 +6,21 @@ import { decodeProtoObject, encodeProtoObject } from "./wire/api-codec.js";
 
 const FILE = "liftbridge";
 
-/** Reads the stored server id, or stores (and returns) the configured one or a fresh NUID. */
-export function loadOrCreateServerId(disk: Disk, configured: string | undefined): { id: string; stored: boolean } {
+/**
+ * Reads the stored server id, or stores (and returns) the configured one or a fresh NUID. A file
+ * that exists but holds no id is never overwritten (it is written atomically, so it cannot be torn:
+ * it was damaged): that throws, naming the file and what to do.
+ */
+export function loadOrCreateServerId(disk: Disk, configured: string | undefined, dataDir = "the data directory"): { id: string; stored: boolean } {
   const stat = disk.stat(FILE);
   if (stat !== undefined) {
     const decoded = decodeProtoObject("protocol.ServerState", disk.read(FILE, 0, stat.size));
     const id = decoded.ok ? decoded.value["serverID"] : undefined;
     if (typeof id === "string" && id.length > 0) return { id, stored: true };
+    throw new Error(
+      `the server id file "${FILE}" in ${dataDir} is damaged (${stat.size} bytes, no server id in it): ` +
+      `restore it from a backup, or move it away and start with --server-id <the id this server had>`,
+    );
   }
   const id = configured ?? nuid.next();
   const tmp = `${FILE}.tmp`;

@@ -74,11 +74,17 @@ async function openDataPath(config: LiftbridgeConfig, servers: readonly string[]
   throw new Error(`NATS data connection: ${opened.message}`);
 }
 
+/** Command-line choices that are not configuration keys. */
+export interface StartOptions {
+  /** --metadata-recovery (docs/decisions.md, "Metadata at startup"). */
+  readonly metadataRecovery?: boolean;
+}
+
 /** Starts everything the configuration asks for. */
-export async function startServer(config: LiftbridgeConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: LiftbridgeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const { id: serverId } = loadOrCreateServerId(new NodeDisk(dataDir), config.clustering.serverId);
+  const { id: serverId } = loadOrCreateServerId(new NodeDisk(dataDir), config.clustering.serverId, dataDir);
   const nats = await startNats(config, logger);
   const name = `LIFT.${config.clustering.namespace}.${serverId}`;
   const nc: NatsConnection = await connect({
@@ -95,7 +101,10 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger): Pro
   const crc = bestCrc32c();
   const plantedBugs = plantedBugsFromEnv(process.env);
   if (plantedBugs !== undefined) logger.warn({ plantedBugs }, "planted bugs are switched on (test-only)");
-  const brokerConfig = { ...brokerConfigFrom(config, serverId, grpc.port), ...(plantedBugs !== undefined ? { plantedBugs } : {}) };
+  const brokerConfig = {
+    ...brokerConfigFrom(config, serverId, grpc.port), metadataRecovery: options.metadataRecovery === true,
+    ...(plantedBugs !== undefined ? { plantedBugs } : {}),
+  };
   const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
   proxy.target = driver;
   logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");

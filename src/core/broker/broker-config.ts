@@ -26,6 +26,8 @@ export interface BrokerConfig {
   readonly subscriberBatchMaxBytes: number;
   /** How often the high watermark checkpoint is written (Liftbridge: 5 s). */
   readonly hwCheckpointIntervalMs: number;
+  /** `--metadata-recovery`: start from the intact prefix of a damaged metadata log, moving the rest aside. */
+  readonly metadataRecovery?: boolean;
   /** Test-only: known mistakes the simulator must catch (the bug bank). Never set in production. */
   readonly plantedBugs?: PlantedBugs;
 }

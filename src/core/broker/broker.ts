@@ -3,14 +3,14 @@
 // driver owns sockets, files and timers (DESIGN.md, "The core contract").
 import { assert, assertNever } from "../assert.js";
 import { joinPath } from "../disk.js";
-import { MetadataLog } from "../metadata/metadata-log.js";
-import { MetadataState } from "../metadata/metadata-state.js";
+import { ok, type Result } from "../errors.js";
+import { recoverMetadata } from "../metadata/metadata-recovery.js";
 import { emptyOutputs, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
 import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { handleApiRequest } from "./broker-api.js";
 import type { BrokerConfig } from "./broker-config.js";
-import { reactToChange, streamDir } from "./broker-metadata.js";
+import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
 import { appendDeliveries, onPersistFailed, onPersisted, onTimer } from "./broker-writes.js";
@@ -34,37 +34,41 @@ export class Broker {
   private constructor(private readonly state: BrokerState) {}
 
   /**
-   * Recovers the broker from its data directory: replays the metadata log, reopens every
-   * partition that is not paused, and subscribes to their subjects. Apply the returned Outputs
-   * (persist first) before the next step.
+   * Recovers the broker from its data directory: replays the metadata log, accounts for every
+   * stream directory, reopens every partition that is not paused, and subscribes to their
+   * subjects. Apply the returned Outputs (persist first) before the next step. Refuses (an error
+   * naming the file and what to do) when the metadata is missing or damaged and the operator did
+   * not ask for recovery (docs/decisions.md, "Metadata at startup").
    */
-  static open(deps: BrokerDeps, config: BrokerConfig, time: InputTime): { broker: Broker; outputs: BrokerOutputs } {
+  static recover(deps: BrokerDeps, config: BrokerConfig, time: InputTime): Result<{ broker: Broker; outputs: BrokerOutputs }> {
+    const recovered = recoverMetadata(deps.reader, {
+      dataDir: config.dataDir, defaults: config.streamDefaults, serverId: config.serverId, recovery: config.metadataRecovery === true,
+      deleteUnknownStreamDirs: config.plantedBugs?.deleteUnknownStreamDirs === true, wallNs: time.wallNs,
+      ...(deps.crc32c !== undefined ? { crc: deps.crc32c } : {}),
+    });
+    if (!recovered.ok) return recovered;
+    const { metadata, log } = recovered.value;
     const out = emptyOutputs<BrokerEffect>();
-    const opened = MetadataLog.open(deps.reader, joinPath(config.dataDir, "metadata"), deps.crc32c);
     // The streams directory's own entry must be durable before any partition directory in it is.
-    out.persist.push(...opened.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
-    out.log.push(...opened.events);
-    const metadata = new MetadataState(config.streamDefaults);
+    out.persist.push(...recovered.value.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
+    out.log.push(...recovered.value.events);
     const state: BrokerState = {
-      config, deps, metadata, metadataLog: opened.log, partitions: new Map(), partitionsBySid: new Map(),
+      config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
       subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined, repairingDiskFull: false,
     };
-    for (const entry of opened.entries) {
-      const check = metadata.check(entry.op);
-      if (!check.ok) {
-        out.log.push({ level: "warn", msg: "skipping a metadata op that no longer applies", fields: { index: entry.index, reason: check.error.message } });
-        metadata.lastAppliedIndex = entry.index;
-        continue;
-      }
-      metadata.apply(entry.op, entry.index);
-    }
-    removeLeftoverStreams(state, out);
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
     const broker = new Broker(state);
     broker.finish(out);
     out.log.push({ level: "info", msg: "broker recovered", fields: { streams: metadata.streams.size, partitions: state.partitions.size, metadataIndex: metadata.lastAppliedIndex } });
-    return { broker, outputs: out };
+    return ok({ broker, outputs: out });
+  }
+
+  /** recover() for data directories this process wrote itself (simulator, tests): a refusal is a bug there. */
+  static open(deps: BrokerDeps, config: BrokerConfig, time: InputTime): { broker: Broker; outputs: BrokerOutputs } {
+    const recovered = Broker.recover(deps, config, time);
+    assert(recovered.ok, `broker recovery refused: ${recovered.ok ? "" : recovered.error.message}`);
+    return recovered.value;
   }
 
   /** Handles one input. */
@@ -152,16 +156,6 @@ export class Broker {
 
 function diskFailed(reason: string): { code: "DiskFailed"; message: string } {
   return { code: "DiskFailed", message: `the broker's disk failed (${reason}); it writes nothing until restarted` };
-}
-
-function removeLeftoverStreams(state: BrokerState, out: BrokerOutputs): void {
-  const dir = joinPath(state.config.dataDir, "streams");
-  if (state.deps.reader.stat(dir) === undefined) return;
-  for (const name of state.deps.reader.list(dir)) {
-    if (state.metadata.streams.has(name)) continue;
-    out.log.push({ level: "warn", msg: "removing data of a deleted stream", fields: { stream: name } });
-    out.persist.push({ kind: "removeTree", path: streamDir(state, name) });
-  }
 }
 
 function armTimers(state: BrokerState, nowMs: number): void {

@@ -18,12 +18,27 @@ export interface IndexedOp {
   readonly op: MetadataOp;
 }
 
+/**
+ * What the file looked like. A torn tail is the last append, cut short by a crash before its
+ * fdatasync (nothing was answered for it), and is cut; damage followed by anything that could be
+ * a later entry is corruption of fsynced entries, which open() never cuts (see isTornTail).
+ */
+export type MetadataLogCondition =
+  | { readonly kind: "missing" }
+  | { readonly kind: "intact" }
+  | { readonly kind: "tornTail" | "corrupt"; readonly validBytes: number; readonly totalBytes: number; readonly problem: string };
+
 /** The result of opening the metadata log: the ops to replay and the disk work recovery needs. */
 export interface OpenedMetadataLog {
   readonly log: MetadataLog;
+  /** The intact entries (for a corrupt file: those before the damage). */
   readonly entries: readonly IndexedOp[];
+  /** Disk work: create a missing file, cut a torn tail; nothing for a corrupt file (the caller decides). */
   readonly ops: DiskOp[];
   readonly events: LogEvent[];
+  readonly condition: MetadataLogCondition;
+  /** The whole file as read (empty when missing), so a corrupt one can be kept aside before it is cut. */
+  readonly bytes: Uint8Array;
 }
 
 /** An append-only file of metadata ops with crash recovery. */
@@ -38,7 +53,11 @@ export class MetadataLog {
     private readonly crc: Crc32c,
   ) {}
 
-  /** Opens (or creates) the log in `dir`, dropping a torn or corrupt tail. */
+  /**
+   * Opens (or creates) the log in `dir`, cutting a torn tail. A corrupt file is reported, not
+   * changed: the returned log continues after its intact prefix, and only the caller may cut it
+   * (after keeping a copy) or refuse to start.
+   */
   static open(reader: DiskReader, dir: string, crc: Crc32c = crc32c): OpenedMetadataLog {
     const path = joinPath(dir, "metadata.log");
     const stat = reader.stat(path);
@@ -50,17 +69,19 @@ export class MetadataLog {
         { kind: "syncDir", path: dir },
       ];
       if (parentDir(dir) !== dir) ops.push({ kind: "syncDir", path: parentDir(dir) });
-      return { log: new MetadataLog(path, 0, 0, crc), entries: [], ops, events: [] };
+      return { log: new MetadataLog(path, 0, 0, crc), entries: [], ops, events: [], condition: { kind: "missing" }, bytes: new Uint8Array(0) };
     }
     const bytes = readAll(reader, path, stat.size);
     const { entries, validBytes, problem } = decodeRecords(bytes, crc);
-    const ops: DiskOp[] = [];
-    const events: LogEvent[] = [];
-    if (problem !== undefined) {
-      events.push({ level: "warn", msg: "metadata log has a bad tail; truncating it", fields: { path, validBytes, totalBytes: bytes.length, problem } });
-      ops.push({ kind: "truncate", path, length: validBytes }, { kind: "fdatasync", path });
+    const log = new MetadataLog(path, validBytes, entries.length, crc);
+    if (problem === undefined) return { log, entries, ops: [], events: [], condition: { kind: "intact" }, bytes };
+    const damage = { validBytes, totalBytes: bytes.length, problem };
+    if (problem !== "undecodable op" && isTornTail(bytes, validBytes, crc)) {
+      const events: LogEvent[] = [{ level: "warn", msg: "metadata log has a torn tail (an unfinished last append); cutting it", fields: { path, ...damage } }];
+      const ops: DiskOp[] = [{ kind: "truncate", path, length: validBytes }, { kind: "fdatasync", path }];
+      return { log, entries, ops, events, condition: { kind: "tornTail", ...damage }, bytes };
     }
-    return { log: new MetadataLog(path, validBytes, entries.length, crc), entries, ops, events };
+    return { log, entries, ops: [], events: [], condition: { kind: "corrupt", ...damage }, bytes };
   }
 
   /** Index the next appended op will get. */
@@ -119,7 +140,8 @@ function decodeRecords(bytes: Uint8Array, crc: Crc32c): { entries: IndexedOp[]; 
   while (pos < bytes.length) {
     if (bytes.length - pos < HEADER_BYTES) return { entries, validBytes: pos, problem: "torn header" };
     const length = view.getUint32(pos);
-    if (length > MAX_RECORD_BYTES || pos + HEADER_BYTES + length > bytes.length) {
+    // The smallest op is far longer than "{}": a shorter length (zeros included) is not a record.
+    if (length < 2 || length > MAX_RECORD_BYTES || pos + HEADER_BYTES + length > bytes.length) {
       return { entries, validBytes: pos, problem: "bad length" };
     }
     const payload = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
@@ -130,6 +152,36 @@ function decodeRecords(bytes: Uint8Array, crc: Crc32c): { entries: IndexedOp[]; 
     pos += HEADER_BYTES + length;
   }
   return { entries, validBytes: pos };
+}
+
+/**
+ * Whether the bytes from `pos` (where decoding stopped) can be one unfinished append and nothing
+ * else: no intact record starts anywhere after `pos`, and what is there is shorter than a header,
+ * all zeros (the file grew but the data never landed), or one record whose length runs to or past
+ * the end of the file. Anything else (a bad record followed by more bytes) is corruption.
+ */
+export function isTornTail(bytes: Uint8Array, pos: number, crc: Crc32c = crc32c): boolean {
+  if (findIntactRecord(bytes, pos + 1, crc) !== undefined) return false;
+  const rest = bytes.length - pos;
+  if (rest < HEADER_BYTES || bytes.subarray(pos).every((b) => b === 0)) return true;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(pos);
+  return length <= MAX_RECORD_BYTES && HEADER_BYTES + length >= rest;
+}
+
+const OPEN_BRACE = 0x7b;
+
+/** The first position at or after `from` where a whole record with a good CRC and a decodable op starts. */
+function findIntactRecord(bytes: Uint8Array, from: number, crc: Crc32c): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let pos = from; pos + HEADER_BYTES < bytes.length; pos++) {
+    // Every payload is a JSON object: test its first byte before paying for a CRC.
+    if (bytes[pos + HEADER_BYTES] !== OPEN_BRACE) continue;
+    const length = view.getUint32(pos);
+    if (length < 2 || pos + HEADER_BYTES + length > bytes.length) continue;
+    const payload = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
+    if (crc(payload) === view.getUint32(pos + 4) && parseOp(payload) !== undefined) return pos;
+  }
+  return undefined;
 }
 
 function parseOp(payload: Uint8Array): MetadataOp | undefined {

@@ -14,7 +14,13 @@ export interface FlagValue {
 
 /** What the command line asks for. */
 export type CliRequest =
-  | { readonly kind: "run"; readonly configFile: string | undefined; readonly flags: ReadonlyMap<ConfigKey, FlagValue> }
+  | {
+      readonly kind: "run";
+      readonly configFile: string | undefined;
+      readonly flags: ReadonlyMap<ConfigKey, FlagValue>;
+      /** --metadata-recovery: a one-time operator decision, deliberately not a config key (docs/decisions.md). */
+      readonly metadataRecovery: boolean;
+    }
   | { readonly kind: "help" | "version"; readonly output: string };
 
 /** Multi-letter short forms and their long names. */
@@ -38,7 +44,7 @@ const FLAG_KEYS: ReadonlyMap<string, ConfigKey> = new Map(
   CONFIG_KEYS.flatMap((spec): [string, ConfigKey][] => ("flag" in spec ? [[spec.flag, spec.key]] : [])),
 );
 const valueFlagShorts = new Set([...SHORT].filter(([long]) => !BOOL_FLAGS.has(long)).map(([, short]) => short));
-const LONG_NAMES = new Set([...FLAG_KEYS.keys(), "config", "help", "version", ...ALIASES.keys()]);
+const LONG_NAMES = new Set([...FLAG_KEYS.keys(), "config", "help", "version", "metadata-recovery", ...ALIASES.keys()]);
 
 /** Rewrites `-name`, `--id`, `--ns`, `--nc` (with or without `=value`) to commander's long names. */
 export function normaliseArgv(argv: readonly string[]): string[] {
@@ -99,7 +105,8 @@ function buildProgram(version: string, output: { out: string; err: string }): Co
     .option("--raft-bootstrap-seed [bool]", "bootstrap the metadata Raft cluster as its seed node")
     .option("--raft-bootstrap-peers <ids>", "comma-separated server IDs to bootstrap the metadata Raft cluster with")
     .option("--tls-cert <file>", "server certificate file")
-    .option("--tls-key <file>", "private key for the server certificate");
+    .option("--tls-key <file>", "private key for the server certificate")
+    .option("--metadata-recovery", "start although metadata/metadata.log is missing or damaged: keep its intact entries, move what they do not describe to <data.dir>/lost+found/ (nothing is deleted)");
   return program;
 }
 
@@ -122,5 +129,5 @@ export function parseCliFlags(argv: readonly string[], version: string): Result<
     if (typeof raw === "string" || typeof raw === "boolean") flags.set(key, { raw, flag: "--" + flag });
   }
   const configFile = opts["config"];
-  return ok({ kind: "run", configFile: typeof configFile === "string" ? configFile : undefined, flags });
+  return ok({ kind: "run", configFile: typeof configFile === "string" ? configFile : undefined, flags, metadataRecovery: opts["metadataRecovery"] === true });
 }

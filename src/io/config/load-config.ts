@@ -29,6 +29,8 @@ export interface EffectiveConfig {
   readonly configFile: string | undefined;
   /** Master key from LIFTBRIDGE_ENCRYPTION_KEY, present only when streams.encryption is on. */
   readonly encryptionKey: Uint8Array | undefined;
+  /** --metadata-recovery was given (a flag only, not a key). */
+  readonly metadataRecovery: boolean;
 }
 
 /** The command line asked for help or the version: print `output` to stdout and exit 0. */
@@ -78,7 +80,7 @@ export function loadConfig(
   const encryptionKey = readEncryptionKey(values.get("streams.encryption") === true, env);
   if (!encryptionKey.ok) return encryptionKey;
   const config = buildLiftbridgeConfig((key) => values.get(key));
-  return ok({ kind: "run", config, values, sources, configFile, encryptionKey: encryptionKey.value });
+  return ok({ kind: "run", config, values, sources, configFile, encryptionKey: encryptionKey.value, metadataRecovery: cli.value.metadataRecovery });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
