@@ -15,7 +15,7 @@ import { startEmbeddedNats, type EmbeddedNats } from "./embedded-nats/server.js"
 import { startGrpcServer } from "./grpc/grpc-server.js";
 import type { Logger } from "./logger.js";
 import { NodeDisk } from "./node-disk.js";
-import { loadOrCreateServerId } from "./server-id.js";
+import { loadServerId, storeServerId } from "./server-id.js";
 import { bestCrc32c } from "./native-crc32c.js";
 import type { NatsDataPath } from "./nats-data-path/nats-data-path.js";
 import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
@@ -84,7 +84,8 @@ export interface StartOptions {
 export async function startServer(config: LiftbridgeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const { id: serverId } = loadOrCreateServerId(new NodeDisk(dataDir), config.clustering.serverId, dataDir);
+  const idDisk = new NodeDisk(dataDir);
+  const { id: serverId, stored: idStored } = loadServerId(idDisk, config.clustering.serverId, dataDir);
   const nats = await startNats(config, logger);
   const name = `LIFT.${config.clustering.namespace}.${serverId}`;
   const nc: NatsConnection = await connect({
@@ -106,6 +107,8 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
     ...(plantedBugs !== undefined ? { plantedBugs } : {}),
   };
   const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
+  // Only now: a broker that refused its data directory (a different id in its metadata) stored nothing.
+  if (!idStored) storeServerId(idDisk, serverId);
   proxy.target = driver;
   logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");
   return {
