@@ -46,12 +46,16 @@ export function recoverMetadata(reader: DiskReader, options: MetadataRecoveryOpt
   const refusal = checkMetadataLog(opened, dirs, options.recovery);
   if (refusal !== undefined) return err("CorruptRecord", refusal);
   const lostAndFound = new LostAndFound(reader, options.dataDir, options.wallNs);
-  const ops = [...opened.ops];
+  // The metadata log is created or cut last: a crash before that leaves it as damaged as it was,
+  // so the next start refuses again instead of trusting a prefix whose directories were not moved.
+  const ops: DiskOp[] = [];
+  const logOps = [...opened.ops];
   const events = [...opened.events];
   const complete = opened.condition.kind !== "corrupt" && !(opened.condition.kind === "missing" && dirs.length > 0);
   if (opened.condition.kind === "corrupt") {
     const kept = lostAndFound.copy("metadata/metadata.log", opened.bytes);
-    ops.push(...kept.ops, { kind: "truncate", path: opened.log.path, length: opened.condition.validBytes }, { kind: "fdatasync", path: opened.log.path });
+    ops.push(...kept.ops);
+    logOps.push({ kind: "truncate", path: opened.log.path, length: opened.condition.validBytes }, { kind: "fdatasync", path: opened.log.path });
     events.push({ level: "warn", msg: "metadata recovery: keeping the intact entries before the damage of the metadata log; a copy of the whole file is kept", fields: { path: opened.log.path, entries: opened.entries.length, ...opened.condition, copy: kept.to } });
   } else if (!complete) {
     events.push({ level: "warn", msg: "metadata recovery: the metadata log is missing; starting with no streams", fields: { path: opened.log.path } });
@@ -77,7 +81,7 @@ export function recoverMetadata(reader: DiskReader, options: MetadataRecoveryOpt
       ops.push(...moved.ops);
     }
   }
-  return ok({ log: opened.log, metadata, ops, events });
+  return ok({ log: opened.log, metadata, ops: [...ops, ...logOps], events });
 }
 
 /** Why the metadata log cannot be trusted as it is, or undefined when startup may go on. */
