@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeRecord, isTornTail, MetadataLog } from "../../src/core/metadata/metadata-log.js";
 import type { MetadataOp } from "../../src/core/metadata/metadata-op.js";
-import { utcStamp } from "../../src/core/metadata/lost-and-found.js";
+import { LostAndFound, utcStamp } from "../../src/core/metadata/lost-and-found.js";
 import { nodeId, timestampNs } from "../../src/core/types.js";
 import { SimDisk } from "../../sim/sim-disk.js";
 import { SimRandom } from "../../sim/sim-random.js";
@@ -98,4 +98,12 @@ test("utcStamp names lost+found folders in UTC", () => {
   assert.equal(utcStamp(timestampNs(1_700_000_000_000_000_000n)), "20231114T221320Z");
   assert.equal(utcStamp(timestampNs(951_782_400_000_000_000n)), "20000229T000000Z");
   assert.equal(utcStamp(timestampNs(0n)), "19700101T000000Z");
+});
+
+test("a second recovery in the same second gets its own lost+found folder", () => {
+  const disk = new SimDisk({ random: new SimRandom(1, "disk"), nowMs: () => 0 });
+  const at = timestampNs(1_700_000_000_000_000_000n);
+  disk.mkdir("lost+found/20231114T221320Z");
+  assert.equal(new LostAndFound(disk, "", at).folder(), "lost+found/20231114T221320Z-2");
+  assert.equal(new LostAndFound(disk, "data", at).folder(), "data/lost+found/20231114T221320Z");
 });
