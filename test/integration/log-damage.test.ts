@@ -123,6 +123,15 @@ const CASES: DamageCase[] = [
     },
   },
   {
+    name: "active segment .log deleted (records below the recovery point lost)",
+    stops: BOTH,
+    damage: (_dir, segs) => {
+      const last = segs[segs.length - 1]!;
+      unlinkSync(last.logPath);
+      return last.records.map((r) => r.offset);
+    },
+  },
+  {
     name: "old .index deleted",
     stops: BOTH,
     damage: (_dir, segs) => (unlinkSync(segs[0]!.indexPath), []),
