@@ -124,7 +124,11 @@ function loadSegment(ctx: LoadContext, base: number, nextBase: number, isLast: b
   }
   const prefix = trustedPrefix(ctx, seg, logBytes, indexBytes);
   const start = { afterOffset: ctx.afterOffset, afterEpoch: ctx.afterEpoch, beforeOffset: nextBase };
-  const scan = scanSegment(ctx.reader, seg.logPath, base, logBytes, start, ctx.crc32c, { resync: !ctx.legacy, ...(prefix !== undefined ? { prefix } : {}) });
+  // In the last segment, the first bad record at or after the recovery point ends the log (it may be
+  // a write that never became durable); a segment with a successor was synced before it, so damage
+  // there is corruption of durable data wherever it is.
+  const resyncBelow = isLast ? ctx.durableBelow : Infinity;
+  const scan = scanSegment(ctx.reader, seg.logPath, base, logBytes, start, ctx.crc32c, { resync: !ctx.legacy, resyncBelow, ...(prefix !== undefined ? { prefix } : {}) });
   ctx.afterOffset = scan.lastOffset;
   ctx.afterEpoch = scan.lastEpoch;
   ctx.epochStarts.push(...scan.epochStarts);

@@ -170,8 +170,9 @@ function findNextRecord(state: ScanState, reader: DiskReader, logPath: string, f
 
 /**
  * Scans `logBytes` bytes of a segment's log file, validating every record after the trusted
- * `prefix` (if any). With `resync`, damage followed by valid records becomes a hole and the scan
- * goes on; `defect` is then set only for damage that runs to the end of the file.
+ * `prefix` (if any). With `resync`, damage below `resyncBelow` that is followed by valid records
+ * becomes a hole and the scan goes on; `defect` is then set only for damage that runs to the end
+ * of the file or starts at or after `resyncBelow`.
  */
 export function scanSegment(
   reader: DiskReader,
@@ -180,12 +181,13 @@ export function scanSegment(
   logBytes: number,
   start: ScanStart,
   crc32c: Crc32c,
-  options: { readonly resync?: boolean; readonly prefix?: ScanPrefix } = {},
+  options: { readonly resync?: boolean; readonly resyncBelow?: number; readonly prefix?: ScanPrefix } = {},
 ): SegmentScan {
   const state = new ScanState(baseOffset, start, options.prefix);
   for (;;) {
     scanRun(state, reader, logPath, logBytes, crc32c);
-    if (state.defect === undefined || options.resync !== true) break;
+    // Damage at or after `resyncBelow` ends the scan: there it is a torn tail, to be cut.
+    if (state.defect === undefined || options.resync !== true || state.lastOffset + 1 >= (options.resyncBelow ?? Infinity)) break;
     const next = findNextRecord(state, reader, logPath, state.validBytes + 1, logBytes, crc32c);
     if (next === undefined) break;
     const record = reader.read(logPath, next, RECORD_HEADER_BYTES);
