@@ -344,3 +344,29 @@ test("offsetForTimestamp: first offset with timestamp >= ts, even when clocks st
     assert.equal(h.log.offsetForTimestamp(q as TimestampNs), linear < 0 ? stamps.length : linear, `ts ${q}`);
   }
 });
+
+test("the recovery point checkpoint: under sync never it moves only at rolls and close, never ahead of what was synced", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120, syncPolicy: "never" }));
+  const rpPath = `${LOG_DIR}/${RECOVERY_POINT_FILE}`;
+  const onDisk = (): number | undefined => (h.disk.stat(rpPath) === undefined ? undefined : Number(new TextDecoder().decode(h.disk.read(rpPath, 0, 100))));
+  appendValues(h, ["a"]);
+  assert.equal(h.log.recoveryPoint, 0);
+  h.apply(h.log.checkpointHighWatermark());
+  assert.equal(onDisk(), undefined, "nothing synced yet: no recovery point written");
+  for (const v of ["b", "c", "d", "e"]) appendValues(h, [v]);
+  const bases = h.log.segmentBaseOffsets;
+  assert.ok(bases.length >= 2);
+  const last = bases[bases.length - 1]!;
+  assert.equal(h.log.recoveryPoint, last, "the last roll synced everything before the active segment");
+  assert.equal(onDisk(), last, "and wrote it after the sealed segment's fdatasync");
+  // Every roll's checkpoint comes after that roll's fdatasync of the sealed segment.
+  const roll = h.log.forceRoll(h.nowMs as TimeMs);
+  const syncAt = roll.findIndex((o) => o.kind === "fdatasync" && o.path.endsWith(".log"));
+  const renameAt = roll.findIndex((o) => o.kind === "rename" && o.to.endsWith(RECOVERY_POINT_FILE));
+  assert.ok(syncAt >= 0 && renameAt > syncAt, "checkpoint after fdatasync");
+  h.apply(roll);
+  assert.equal(onDisk(), 5);
+  appendValues(h, ["f"]);
+  h.apply(h.log.close());
+  assert.equal(onDisk(), 6, "close syncs and checkpoints the end");
+});

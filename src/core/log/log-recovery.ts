@@ -78,6 +78,7 @@ interface LoadContext {
 
 interface LoadedSegment {
   readonly segment: Segment;
+  /** Records beyond what was trusted were read (they are fdatasync'ed before the recovery point moves past them). */
   readonly scanned: boolean;
   readonly holes: readonly ScanHole[];
   /** Bad bytes run to the end of the file and were kept (damaged durable data). */
@@ -128,6 +129,7 @@ function loadSegment(ctx: LoadContext, base: number, nextBase: number, isLast: b
   // a write that never became durable); a segment with a successor was synced before it, so damage
   // there is corruption of durable data wherever it is.
   const resyncBelow = isLast ? ctx.durableBelow : Infinity;
+  const trustedEntries = prefix?.index.entries ?? 0;
   const scan = scanSegment(ctx.reader, seg.logPath, base, logBytes, start, ctx.crc32c, { resync: !ctx.legacy, resyncBelow, ...(prefix !== undefined ? { prefix } : {}) });
   ctx.afterOffset = scan.lastOffset;
   ctx.afterEpoch = scan.lastEpoch;
@@ -153,7 +155,8 @@ function loadSegment(ctx: LoadContext, base: number, nextBase: number, isLast: b
       fields: { path: seg.logPath, defect: scan.defect, position: scan.validBytes, droppedBytes: logBytes - scan.validBytes },
     });
   }
-  return { segment, scanned: true, holes: scan.holes, tailKept, cut };
+  // Records found past the trusted prefix may not be durable yet: recovery syncs them.
+  return { segment, scanned: scan.index.entries > trustedEntries, holes: scan.holes, tailKept, cut };
 }
 
 function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array): boolean {
