@@ -5,6 +5,7 @@ import type { Epoch, Offset, TimeMs, TimestampNs } from "../../src/core/types.js
 import { LogHarness, LOG_DIR, message, testLogConfig } from "../../sim/testing/log-harness.js";
 import { crc32c } from "../../src/core/crc32c.js";
 import { decodeStoredRecords } from "../../src/core/log/stored-records.js";
+import { RECOVERY_POINT_FILE } from "../../src/core/log/recovery-point.js";
 
 const E1 = 1 as Epoch;
 const T0 = 1_700_000_000_000_000_000n as TimestampNs;
@@ -43,8 +44,9 @@ test("append as leader: consecutive offsets, one log write, one trailing fdatasy
   assert.equal(r.value.ops[r.value.ops.length - 1]?.kind, "fdatasync");
   h.apply(r.value.ops);
   // The buffered index entries go out with the next sync (or roll, truncate, cleanup, close).
+  // ... and the recovery point checkpoint, which moved to 2 with the append's fdatasync.
   const flush = h.log.syncOps();
-  assert.deepEqual(flush.map((o) => (o.kind === "write" ? `write ${o.path.slice(-6)}` : o.kind)), ["write .index"]);
+  assert.deepEqual(flush.map((o) => (o.kind === "write" ? `write ${o.path.slice(-6)}` : o.kind)), ["write .index", "create", "write nt.tmp", "fdatasync", "close", "rename", "syncDir"]);
   h.apply(flush);
   assert.equal(h.disk.stat(`${h.log.dir}/00000000000000000000.index`)?.size, 40);
   assert.equal(h.log.recoveryPoint, 2);
@@ -68,9 +70,11 @@ test("sync policy never and interval: no fdatasync on append; interval syncs fro
     h.apply(r.value.ops);
     assert.equal(h.log.recoveryPoint, 0);
     const sync = h.log.syncOps();
-    assert.deepEqual(sync.map((o) => o.kind), ["write", "fdatasync"]);
+    // Index, log fdatasync, then the recovery point checkpoint (atomically replaced).
+    assert.deepEqual(sync.map((o) => o.kind), ["write", "fdatasync", "create", "write", "fdatasync", "close", "rename", "syncDir"]);
     h.apply(sync);
     assert.equal(h.log.recoveryPoint, 1);
+    assert.equal(new TextDecoder().decode(h.disk.read(`${LOG_DIR}/${RECOVERY_POINT_FILE}`, 0, 100)), "1");
     assert.deepEqual(h.log.syncOps(), []);
   }
 });
@@ -192,7 +196,10 @@ test("high watermark and epoch checkpoints: written atomically, a garbage or emp
   h.log.setHighWatermark(1 as Offset);
   h.log.setHighWatermark(0 as Offset);
   const ops = h.log.checkpointHighWatermark();
-  assert.deepEqual(ops.map((o) => o.kind), ["create", "write", "fdatasync", "close", "rename", "syncDir"]);
+  const atomic = ["create", "write", "fdatasync", "close", "rename", "syncDir"];
+  // The recovery point (3, after the appends' fdatasyncs) rides along the first time.
+  assert.deepEqual(ops.map((o) => o.kind), [...atomic, ...atomic]);
+  assert.deepEqual(h.log.checkpointHighWatermark().map((o) => o.kind), atomic);
   h.apply(ops);
   h.reopen();
   assert.equal(h.log.highWatermark, 1);
@@ -231,19 +238,101 @@ test("a missing or corrupt index is rebuilt from the log", () => {
   assert.deepEqual(readAll(h).map((x) => x.value), ["a", "b", "c"]);
 });
 
-test("a corrupt record ends the log on open, with a warning; later segments go too", () => {
+test("a torn tail after the recovery point is cut on an unclean open, with a warning", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120, syncPolicy: "never" }));
+  for (const v of ["a", "b", "c", "d", "e", "f"]) appendValues(h, [v]);
+  const bases = h.log.segmentBaseOffsets;
+  const rp = h.log.recoveryPoint;
+  assert.equal(rp, bases[bases.length - 1], "under sync never the recovery point is where the last roll synced");
+  const active = `${LOG_DIR}/${String(rp).padStart(20, "0")}.log`;
+  const size = h.disk.stat(active)?.size ?? 0;
+  h.disk.truncate(active, size - 3);
+  h.open(); // unclean: no close
+  assert.equal(h.log.logEndOffset, 5, "the torn record 5 is cut");
+  assert.deepEqual(h.log.segmentBaseOffsets, bases);
+  assert.deepEqual(readAll(h).map((x) => x.value), ["a", "b", "c", "d", "e"]);
+  assert.ok(h.events.some((e) => e.level === "warn" && e.msg.includes("torn")));
+});
+
+test("corrupt bytes before the recovery point are kept: reads stop at them with CorruptRecord, later records stay readable, no offset is reused", () => {
   const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120 }));
   for (const v of ["a", "b", "c", "d", "e", "f"]) appendValues(h, [v]);
   const bases = h.log.segmentBaseOffsets;
   assert.ok(bases.length >= 3);
   const second = `${LOG_DIR}/${String(bases[1]).padStart(20, "0")}.log`;
+  const sizes = bases.map((b) => h.disk.stat(`${LOG_DIR}/${String(b).padStart(20, "0")}.log`)?.size);
   h.disk.flipBit(second, 40, 3);
   const read = h.log.read(bases[1]!, 100 as Offset, 1 << 20);
   assert.equal(read.ok ? "" : read.error.code, "CorruptRecord", "a corrupt record is never returned");
-  h.open(); // unclean: no close
-  assert.equal(h.log.logEndOffset, bases[1]);
-  assert.deepEqual(h.log.segmentBaseOffsets, [0, bases[1]]);
-  assert.ok(h.events.some((e) => e.level === "warn" && e.msg.includes("corrupt")));
+  for (const planted of [false, true]) {
+    // Unclean open (no close), with and without the planted bug that restores the old behaviour.
+    const config = testLogConfig({ segmentMaxBytes: 120, ...(planted ? { truncateBeforeRecoveryPoint: true } : {}) });
+    const opened = CommitLog.open(h.disk, LOG_DIR, config, NOW);
+    if (planted) {
+      assert.equal(opened.log.logEndOffset, bases[1], "the planted bug cuts the log at the corrupt record");
+      continue;
+    }
+    h.apply(opened.ops);
+    h.log = opened.log;
+    assert.equal(h.log.logEndOffset, 6);
+    assert.deepEqual(h.log.segmentBaseOffsets, bases, "no segment is deleted");
+    assert.deepEqual(bases.map((b) => h.disk.stat(`${LOG_DIR}/${String(b).padStart(20, "0")}.log`)?.size), sizes, "no byte is cut");
+    const first = h.log.read(0 as Offset, 100 as Offset, 1 << 20);
+    assert.deepEqual(first.ok ? first.value.records.map((r) => text(r.value)) : [], ["a", "b", "c", "d", "e", "f"].slice(0, bases[1]));
+    const bad = h.log.read(bases[1]!, 100 as Offset, 1 << 20);
+    assert.equal(bad.ok ? "" : bad.error.code, "CorruptRecord");
+    assert.match(bad.ok ? "" : bad.error.message, new RegExp(`offset ${bases[1]}`));
+    const after = h.log.read((bases[1]! + 1) as Offset, 100 as Offset, 1 << 20);
+    assert.ok(after.ok);
+    assert.deepEqual(after.value.records.map((r) => text(r.value)), ["a", "b", "c", "d", "e", "f"].slice(bases[1]! + 1));
+    appendValues(h, ["g"]);
+    assert.equal(h.log.logEndOffset, 7, "appends continue after the last offset");
+  }
+});
+
+test("a truncated middle segment and a missing middle .log are damaged ranges, not silent gaps; later segments are kept", () => {
+  for (const damage of ["truncate", "remove"] as const) {
+    const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120 }));
+    for (const v of ["a", "b", "c", "d", "e", "f", "g", "h"]) appendValues(h, [v]);
+    const bases = h.log.segmentBaseOffsets;
+    assert.ok(bases.length >= 4);
+    const mid = `${LOG_DIR}/${String(bases[1]).padStart(20, "0")}.log`;
+    if (damage === "truncate") h.disk.truncate(mid, (h.disk.stat(mid)?.size ?? 0) - 5);
+    else h.disk.remove(mid);
+    h.open();
+    assert.equal(h.log.logEndOffset, 8, damage);
+    const gapStart = damage === "truncate" ? bases[2]! - 1 : bases[1]!;
+    const upTo = h.log.read(0 as Offset, 100 as Offset, 1 << 20);
+    assert.ok(upTo.ok);
+    assert.equal(upTo.value.nextOffset, gapStart, `${damage}: a read stops before the damage`);
+    const bad = h.log.read(gapStart as Offset, 100 as Offset, 1 << 20);
+    assert.equal(bad.ok ? "" : bad.error.code, "CorruptRecord", damage);
+    const later = h.log.read(bases[2]!, 100 as Offset, 1 << 20);
+    assert.deepEqual(later.ok ? later.value.records.map((r) => r.offset) : [], [2, 3, 4, 5, 6, 7].filter((o) => o >= bases[2]!), damage);
+    appendValues(h, ["i"]);
+    assert.equal(h.log.logEndOffset, 9);
+  }
+});
+
+test("an unclean open reads only the log after the recovery point (plus index files and a few record headers before it)", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 2000 }));
+  for (let i = 0; i < 200; i++) appendValues(h, [`value-${i}-${"x".repeat(40)}`]);
+  const logBytesRead = new Map<string, number>();
+  const counting = {
+    read: (path: string, position: number, length: number) => {
+      const out = h.disk.read(path, position, length);
+      if (path.endsWith(".log")) logBytesRead.set(path, (logBytesRead.get(path) ?? 0) + out.length);
+      return out;
+    },
+    list: (dir: string) => h.disk.list(dir),
+    stat: (path: string) => h.disk.stat(path),
+  };
+  const bases = h.log.segmentBaseOffsets;
+  assert.ok(bases.length >= 5);
+  const opened = CommitLog.open(counting, LOG_DIR, h.config, NOW);
+  assert.equal(opened.log.logEndOffset, 200);
+  const active = `${LOG_DIR}/${String(bases[bases.length - 1]).padStart(20, "0")}.log`;
+  for (const [path, n] of logBytesRead) if (path !== active) assert.ok(n <= 4 * 28, `${path}: ${n} bytes read`);
 });
 
 test("offsetForTimestamp: first offset with timestamp >= ts, even when clocks step back", () => {
@@ -254,4 +343,30 @@ test("offsetForTimestamp: first offset with timestamp >= ts, even when clocks st
     const linear = stamps.findIndex((ts) => ts >= q);
     assert.equal(h.log.offsetForTimestamp(q as TimestampNs), linear < 0 ? stamps.length : linear, `ts ${q}`);
   }
+});
+
+test("the recovery point checkpoint: under sync never it moves only at rolls and close, never ahead of what was synced", () => {
+  const h = new LogHarness(testLogConfig({ segmentMaxBytes: 120, syncPolicy: "never" }));
+  const rpPath = `${LOG_DIR}/${RECOVERY_POINT_FILE}`;
+  const onDisk = (): number | undefined => (h.disk.stat(rpPath) === undefined ? undefined : Number(new TextDecoder().decode(h.disk.read(rpPath, 0, 100))));
+  appendValues(h, ["a"]);
+  assert.equal(h.log.recoveryPoint, 0);
+  h.apply(h.log.checkpointHighWatermark());
+  assert.equal(onDisk(), undefined, "nothing synced yet: no recovery point written");
+  for (const v of ["b", "c", "d", "e"]) appendValues(h, [v]);
+  const bases = h.log.segmentBaseOffsets;
+  assert.ok(bases.length >= 2);
+  const last = bases[bases.length - 1]!;
+  assert.equal(h.log.recoveryPoint, last, "the last roll synced everything before the active segment");
+  assert.equal(onDisk(), last, "and wrote it after the sealed segment's fdatasync");
+  // Every roll's checkpoint comes after that roll's fdatasync of the sealed segment.
+  const roll = h.log.forceRoll(h.nowMs as TimeMs);
+  const syncAt = roll.findIndex((o) => o.kind === "fdatasync" && o.path.endsWith(".log"));
+  const renameAt = roll.findIndex((o) => o.kind === "rename" && o.to.endsWith(RECOVERY_POINT_FILE));
+  assert.ok(syncAt >= 0 && renameAt > syncAt, "checkpoint after fdatasync");
+  h.apply(roll);
+  assert.equal(onDisk(), 5);
+  appendValues(h, ["f"]);
+  h.apply(h.log.close());
+  assert.equal(onDisk(), 6, "close syncs and checkpoints the end");
 });

@@ -32,6 +32,8 @@ export function logConfigFor(state: BrokerState, settings: StreamSettings): LogC
     syncPolicy: state.config.syncPolicy,
     // A record carries the payload plus the subject/reply headers the broker adds.
     maxMessageBytes: state.config.replicationMaxBytes + 64 * 1024,
+    // Planted bug (test only): the old recovery that cuts the log before the recovery point.
+    ...(state.config.plantedBugs?.truncateBeforeRecoveryPoint === true ? { truncateBeforeRecoveryPoint: true } : {}),
   };
   return state.deps.crc32c === undefined ? base : { ...base, crc32c: state.deps.crc32c };
 }

@@ -11,6 +11,8 @@ import { err, ok } from "../errors.js";
 import type { LogEvent } from "../outputs.js";
 import type { Epoch, Offset, TimeMs, TimestampNs } from "../types.js";
 import { atomicWriteOps, readTextFile, textBytes } from "./checkpoint-file.js";
+import type { DamagedRange } from "./damaged-range.js";
+import { clipDamagedRanges, damagedRangeAt, nextDamagedFrom } from "./damaged-range.js";
 import { validateFollowerBatch } from "./follower-batch.js";
 import { HeaderKeyCache, encodeLeaderBatch, prepareLeaderBatch } from "./leader-batch.js";
 import { LeaderEpochCache, parseEpochCheckpoint } from "./leader-epoch-cache.js";
@@ -19,9 +21,10 @@ import type { LogConfig } from "./log-config.js";
 import { validateLogConfig } from "./log-config.js";
 import type { ReadMode, ReadResult } from "./log-reader.js";
 import { readRecords, segmentFor } from "./log-reader.js";
-import { CLEAN_SHUTDOWN_FILE, recoverSegments } from "./log-recovery.js";
+import { CLEAN_SHUTDOWN_FILE, epochStartsFromLog, recoverSegments } from "./log-recovery.js";
 import { retainedFrom } from "./log-retention.js";
 import { INDEX_ENTRY_BYTES } from "./offset-index.js";
+import { loadRecoveryPoint, recoveryPointOps } from "./recovery-point.js";
 import type { AppendMessage } from "./record-codec.js";
 import { Segment } from "./segment.js";
 
@@ -72,13 +75,17 @@ function loadHighWatermark(reader: DiskReader, path: string, events: LogEvent[])
   return -1;
 }
 
-function loadEpochEntries(reader: DiskReader, path: string, events: LogEvent[]): ReturnType<typeof parseEpochCheckpoint> & object {
+/** The checkpointed leader epochs, or undefined when the file is missing or unreadable (with a warning). */
+function loadEpochEntries(reader: DiskReader, path: string, events: LogEvent[]): ReturnType<typeof parseEpochCheckpoint> {
   const text = readTextFile(reader, path);
-  if (text === undefined) return [];
+  if (text === undefined) {
+    if (reader.stat(path) !== undefined) events.push({ level: "warn", msg: "ignoring unreadable leader epoch checkpoint", fields: { path } });
+    return undefined;
+  }
   const entries = parseEpochCheckpoint(text);
   if (entries !== undefined) return entries;
   events.push({ level: "warn", msg: "ignoring unreadable leader epoch checkpoint", fields: { path } });
-  return [];
+  return undefined;
 }
 
 /** One partition's commit log. Create it with CommitLog.open. */
@@ -88,6 +95,10 @@ export class CommitLog {
   private segments: Segment[];
   private hw: number;
   private recoveryPointOffset: number;
+  /** The recovery point as last written to its checkpoint file (a missing file reads as 0). */
+  private checkpointedRecoveryPoint: number;
+  /** Offsets recovery found damaged below the recovery point: kept on disk, never served, never reused. */
+  private damaged: DamagedRange[];
   private readonly unsyncedLogs = new Set<string>();
   private readonly unsyncedIndexes = new Set<string>();
   private readonly headerKeys = new HeaderKeyCache();
@@ -107,29 +118,45 @@ export class CommitLog {
     segments: Segment[],
     hw: number,
     epochCache: (log: CommitLog) => LeaderEpochCache,
+    damaged: DamagedRange[],
+    checkpointedRecoveryPoint: number,
   ) {
     this.segments = segments;
+    this.damaged = damaged;
     this.crc32c = config.crc32c ?? pureCrc32c;
     this.leaderEpochCache = epochCache(this);
     this.hw = Math.min(hw, this.logEndOffset - 1);
+    // Recovery fdatasyncs every segment it scanned, so once its ops are applied all of the log is durable.
     this.recoveryPointOffset = this.logEndOffset;
+    this.checkpointedRecoveryPoint = checkpointedRecoveryPoint;
   }
 
   /**
-   * Opens (or creates) the log in `dir`: recovers segments, rebuilds bad indexes, cuts the log at
-   * the first torn or corrupt record, and loads the checkpoints. Apply `ops` before any other call.
+   * Opens (or creates) the log in `dir`: recovers segments from the recovery point on (see
+   * log-recovery.ts), rebuilds bad indexes, cuts a torn tail after the recovery point, and loads
+   * the checkpoints. Apply `ops` before any other call.
    */
   static open(reader: DiskReader, dir: string, config: LogConfig, nowMs: TimeMs): OpenedLog {
     const valid = validateLogConfig(config);
     assert(valid.ok, `CommitLog.open: invalid config: ${valid.ok ? "" : valid.error.message}`);
-    const recovered = recoverSegments(reader, dir, nowMs, config.crc32c ?? pureCrc32c);
-    const events = recovered.events;
+    const preEvents: LogEvent[] = [];
+    const recoveryPoint = reader.stat(dir) === undefined ? undefined : loadRecoveryPoint(reader, dir, preEvents);
+    const recovered = recoverSegments(reader, dir, nowMs, config.crc32c ?? pureCrc32c, {
+      recoveryPoint,
+      compactEnabled: config.compactEnabled,
+      truncateBeforeRecoveryPoint: config.truncateBeforeRecoveryPoint === true,
+    });
+    const events = [...preEvents, ...recovered.events];
     const hw = loadHighWatermark(reader, joinPath(dir, HW_CHECKPOINT_FILE), events);
     const entries = loadEpochEntries(reader, joinPath(dir, EPOCH_CHECKPOINT_FILE), events);
-    const log = new CommitLog(reader, dir, config, recovered.segments, hw, (l) => new LeaderEpochCache(joinPath(dir, EPOCH_CHECKPOINT_FILE), entries, () => l.logEndOffset));
+    const epochCache = (l: CommitLog): LeaderEpochCache => new LeaderEpochCache(joinPath(dir, EPOCH_CHECKPOINT_FILE), entries ?? [], () => l.logEndOffset);
+    const log = new CommitLog(reader, dir, config, recovered.segments, hw, epochCache, recovered.damaged, recoveryPoint ?? 0);
     const ops = recovered.ops;
-    // Epochs seen in scanned records but missing from the checkpoint (crash before it was written).
-    for (const [e, o] of recovered.epochStarts) ops.push(...log.leaderEpochCache.assign(e as Epoch, o as Offset));
+    ops.push(...log.recoveryPointCheckpointOps());
+    // Epochs seen in scanned records but missing from the checkpoint (crash before it was written);
+    // without a checkpoint, every record's epoch (only the scanned part is read otherwise).
+    const epochStarts = entries === undefined && log.logEndOffset > log.oldestOffset ? epochStartsFromLog(reader, recovered.segments) : recovered.epochStarts;
+    for (const [e, o] of epochStarts) ops.push(...log.leaderEpochCache.assign(e as Epoch, o as Offset));
     ops.push(...log.leaderEpochCache.clearLatest(log.logEndOffset + 1));
     ops.push(...log.leaderEpochCache.clearEarliest(log.oldestOffset));
     if (hw > log.hw) events.push({ level: "warn", msg: "high watermark checkpoint is beyond the log end; lowered", fields: { checkpoint: hw, highWatermark: log.hw } });
@@ -161,6 +188,11 @@ export class CommitLog {
     return this.recoveryPointOffset as Offset;
   }
 
+  /** Offsets recovery found damaged (kept on disk, answered with CorruptRecord, never reused). */
+  get damagedRanges(): readonly DamagedRange[] {
+    return this.damaged;
+  }
+
   /** Base offsets of the segments, oldest first (for metrics and tests). */
   get segmentBaseOffsets(): Offset[] {
     return this.segments.map((s) => s.baseOffset as Offset);
@@ -180,9 +212,19 @@ export class CommitLog {
     if (offset > this.hw) this.hw = offset;
   }
 
-  /** The ops that durably write the high watermark checkpoint. */
+  /**
+   * The ops that durably write the high watermark checkpoint and, when it moved, the recovery
+   * point checkpoint (on the same timer, as Kafka's checkpoint thread writes both).
+   */
   checkpointHighWatermark(): DiskOp[] {
-    return atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw)));
+    return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw))), ...this.recoveryPointCheckpointOps()];
+  }
+
+  /** The ops that write the recovery point checkpoint, when it differs from the one on disk. */
+  private recoveryPointCheckpointOps(): DiskOp[] {
+    if (this.recoveryPointOffset === this.checkpointedRecoveryPoint) return [];
+    this.checkpointedRecoveryPoint = this.recoveryPointOffset;
+    return recoveryPointOps(this.dir, this.recoveryPointOffset);
   }
 
   /**
@@ -295,6 +337,8 @@ export class CommitLog {
       { kind: "create", path: next.logPath },
       { kind: "create", path: next.indexPath },
       { kind: "syncDir", path: this.dir },
+      // After the sealed segment's fdatasync: a crash from here on never scans it again.
+      ...this.recoveryPointCheckpointOps(),
     ];
   }
 
@@ -319,8 +363,13 @@ export class CommitLog {
   read(startOffset: Offset, maxOffsetInclusive: Offset, maxBytes: number, mode: ReadMode = "decoded"): Result<ReadResult> {
     assert(!this.closed, "CommitLog: read after close");
     const start = Math.max(startOffset, this.oldestOffset);
-    const upper = Math.min(maxOffsetInclusive, this.newestOffset);
+    // A read stops before damaged offsets, and a read that starts in them is an error.
+    const upper = Math.min(maxOffsetInclusive, this.newestOffset, nextDamagedFrom(this.damaged, start) - 1);
     if (start > upper) return ok({ records: [], bytes: new Uint8Array(0), count: 0, nextOffset: start as Offset });
+    const damage = damagedRangeAt(this.damaged, start);
+    if (damage !== undefined) {
+      return err("CorruptRecord", `corrupt record: offset ${start} of the log in ${this.dir} is unreadable (offsets ${damage.from} to ${damage.to - 1}: ${damage.reason})`);
+    }
     return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
   }
 
@@ -362,7 +411,10 @@ export class CommitLog {
     if (this.logEndOffset < offset) ops.push(...this.roll(offset, segment.createdMs));
     if (this.hw >= offset) this.hw = offset - 1;
     this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.logEndOffset);
+    this.damaged = clipDamagedRanges(this.damaged, 0, offset);
     ops.push(...this.leaderEpochCache.clearLatest(offset));
+    // A recovery point on disk beyond the new end would make a restart skip these offsets.
+    if (this.checkpointedRecoveryPoint > this.recoveryPointOffset) ops.push(...this.recoveryPointCheckpointOps());
     return ok(ops);
   }
 
@@ -391,8 +443,10 @@ export class CommitLog {
       }
       events.push({ level: "info", msg: "retention deleted segments", fields: { dir: this.dir, segments: cut, oldestOffset: this.oldestOffset } });
       ops.push(...this.leaderEpochCache.clearEarliest(this.oldestOffset));
+      this.damaged = clipDamagedRanges(this.damaged, this.oldestOffset, Infinity);
     }
-    if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1) {
+    // Compaction rewrites segments: it must not drop damaged durable bytes, so it waits for an operator.
+    if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1 && this.damaged.length === 0) {
       const compacted = compactLog(this.reader, this.dir, this.segments, this.hw, this.crc32c);
       for (const s of this.segments) if (!compacted.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
       this.segments = compacted.segments;
@@ -407,6 +461,7 @@ export class CommitLog {
     const ops: DiskOp[] = [...this.flushIndexOps(), ...[...this.unsyncedLogs].map((path) => ({ kind: "fdatasync", path }) as const)];
     this.unsyncedLogs.clear();
     this.recoveryPointOffset = this.logEndOffset;
+    ops.push(...this.recoveryPointCheckpointOps());
     return ops;
   }
 

@@ -26,6 +26,8 @@ export interface LogConfig {
   readonly maxMessageBytes: number;
   /** CRC-32C implementation; the pure-JS one when absent. */
   readonly crc32c?: Crc32c;
+  /** Planted bug (test only): recovery cuts the log at the first bad record anywhere, as it once did. */
+  readonly truncateBeforeRecoveryPoint?: boolean;
 }
 
 /** Liftbridge's defaults (retention 168h, segment 256 MiB), with sync policy `always`. */

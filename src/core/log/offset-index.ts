@@ -109,24 +109,44 @@ export class OffsetIndex {
   }
 }
 
+/** The consistent leading entries of an on-disk index: dense positions from 0, increasing offsets, sane sizes. */
+export interface IndexPrefix {
+  readonly index: OffsetIndex;
+  /** Where the last entry's record ends in the log file. */
+  readonly endPosition: number;
+  /** Whether every entry of the file was consistent. */
+  readonly whole: boolean;
+}
+
+/**
+ * Parses the leading entries of an on-disk index that are consistent with each other and with a log
+ * file of `logBytes` bytes, stopping at the first entry that is not or whose offset is >= `belowOffset`.
+ */
+export function parseIndexPrefix(bytes: Uint8Array, baseOffset: number, logBytes: number, belowOffset = Infinity): IndexPrefix {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const index = new OffsetIndex(baseOffset);
+  let expectedPosition = 0;
+  let prevRel = -1;
+  const whole = bytes.length - (bytes.length % INDEX_ENTRY_BYTES);
+  for (let p = 0; p < whole; p += INDEX_ENTRY_BYTES) {
+    const rel = view.getInt32(p);
+    const position = view.getInt32(p + 12);
+    const size = view.getInt32(p + 16);
+    if (rel <= prevRel || position !== expectedPosition || size < RECORD_HEADER_BYTES + MESSAGE_FIXED_BYTES || position + size > logBytes || baseOffset + rel >= belowOffset) {
+      return { index, endPosition: expectedPosition, whole: false };
+    }
+    index.append(baseOffset + rel, position, view.getBigInt64(p + 4));
+    prevRel = rel;
+    expectedPosition = position + size;
+  }
+  return { index, endPosition: expectedPosition, whole: whole === bytes.length };
+}
+
 /**
  * Parses an on-disk index and checks it against its log file (dense positions from 0, increasing
  * offsets, sane sizes, covering exactly `logBytes`); undefined when it cannot be trusted.
  */
 export function parseIndexFile(bytes: Uint8Array, baseOffset: number, logBytes: number): OffsetIndex | undefined {
-  if (bytes.length % INDEX_ENTRY_BYTES !== 0) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const index = new OffsetIndex(baseOffset);
-  let expectedPosition = 0;
-  let prevRel = -1;
-  for (let p = 0; p < bytes.length; p += INDEX_ENTRY_BYTES) {
-    const rel = view.getInt32(p);
-    const position = view.getInt32(p + 12);
-    const size = view.getInt32(p + 16);
-    if (rel <= prevRel || position !== expectedPosition || size < RECORD_HEADER_BYTES + MESSAGE_FIXED_BYTES) return undefined;
-    index.append(baseOffset + rel, position, view.getBigInt64(p + 4));
-    prevRel = rel;
-    expectedPosition = position + size;
-  }
-  return expectedPosition === logBytes ? index : undefined;
+  const prefix = parseIndexPrefix(bytes, baseOffset, logBytes);
+  return prefix.whole && prefix.endPosition === logBytes ? prefix.index : undefined;
 }
