@@ -19,7 +19,14 @@ export interface BrokerDeps {
 }
 
 /** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner";
+export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "diskFullRetry";
+
+/** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
+export interface DiskFullState {
+  readonly reason: string;
+  /** Token of the persist that cuts the logs back; when it succeeds, writes are taken again. */
+  repairToken: number | undefined;
+}
 
 /** Everything a broker knows. */
 export interface BrokerState {
@@ -41,8 +48,8 @@ export interface BrokerState {
   stopped: boolean;
   /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
   failed: string | undefined;
-  /** True while the persist that repairs an ENOSPC failure is in flight (a second failure is fail-stop). */
-  repairingDiskFull: boolean;
+  /** Set from an ENOSPC/EMFILE failure until the repair persist succeeds: writes are refused meanwhile. */
+  diskFull: DiskFullState | undefined;
 }
 
 /** The map key of a partition. */

@@ -47,7 +47,7 @@ export class Broker {
     const metadata = new MetadataState(config.streamDefaults);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: opened.log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined, repairingDiskFull: false,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const entry of opened.entries) {
       const check = metadata.check(entry.op);
@@ -87,6 +87,9 @@ export class Broker {
       case "apiRequest":
         if (s.failed !== undefined && input.request.kind !== "fetchMetadata") {
           out.reply.push({ kind: "apiResponse", requestId: input.requestId, result: { ok: false, error: diskFailed(s.failed) } });
+        } else if (s.diskFull !== undefined && input.request.kind !== "fetchMetadata" && input.request.kind !== "fetchPartitionMetadata") {
+          // Until the repair after a full disk persists, nothing new is written (reads go on).
+          out.reply.push({ kind: "apiResponse", requestId: input.requestId, result: { ok: false, error: { code: "DiskFull", message: `disk full, write refused: ${s.diskFull.reason}` } } });
         } else {
           handleApiRequest(s, input.requestId, input.request, input, out);
         }
