@@ -83,9 +83,13 @@ test("out of descriptors (EMFILE) is refused work: error acks, reads go on, writ
   publish(h, "s", "a", "LEADER");
   h.failPersistWith = new DiskError("EMFILE", "write", "streams/s/0/00000000000000000000.log");
   publish(h, "s", "refused", "LEADER");
+  // The repair failed too: the broker refuses at the door until a retry persists.
+  assert.notEqual(h.broker.view.diskFull, undefined);
+  publish(h, "s", "refused-at-door", "LEADER");
   const refusedCreate = h.request(create("t"));
   h.failPersistWith = undefined;
   assert.equal(acks(h).get("refused")?.ackError, "UNKNOWN");
+  assert.equal(acks(h).get("refused-at-door")?.ackError, "UNKNOWN");
   assert.equal(refusedCreate.ok ? "" : refusedCreate.error.code, "DiskFull");
   assert.equal(h.broker.view.failed, undefined);
   assert.deepEqual(values(h, "s"), [[0, "a"]]);

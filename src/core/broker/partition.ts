@@ -169,7 +169,7 @@ export class Partition {
     const messages: AppendMessage[] = [];
     const targets: AckTarget[] = [];
     for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
-    for (const t of targets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    for (const t of targets) if (!(ctx.noLeaderErrorAck && t.ackPolicy === "LEADER")) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
     if (targets.length > 0) ctx.out.log.push({ level: "debug", msg: "append refused: disk full", fields: { stream: this.stream.name, partition: this.meta.id, messages: targets.length, reason } });
   }
 
