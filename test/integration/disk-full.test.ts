@@ -150,6 +150,9 @@ describe("full disk (tmpfs, real process)", { skip: "skip" in mount ? mount.skip
       assertAllAckedThere(await readBack(env, "full"), fill.acked, "while full");
       assertAllAckedThere(await readBack(env, "other"), other, "other stream while full");
       await env.client.fetchMetadata({}, { timeoutMs: 5000 });
+      // A CreateStream on the full disk is answered (taken, or refused with RESOURCE_EXHAUSTED), in time.
+      const during = await env.client.createStream({ name: "during", subject: "during", partitions: 1 }, { timeoutMs: 10_000 }).then(() => "created", (e: { code?: number }) => e.code);
+      assert.ok(during === "created" || during === 8, `CreateStream while full: ${String(during)}`);
 
       // Space returns: writes resume without a restart.
       rmSync(ballast);
@@ -176,6 +179,10 @@ describe("full disk (tmpfs, real process)", { skip: "skip" in mount ? mount.skip
       await env.restart(true);
       const afterKill = await readBack(env, "full");
       assertAllAckedThere(afterKill, allAcked, "after SIGKILL");
+      await env.client.createStream({ name: "later", subject: "later", partitions: 1 }, { timeoutMs: 10_000 });
+      await env.restart(true);
+      const names = ((await env.client.fetchMetadata({}, { timeoutMs: 5000 }))["streamMetadata"] as Array<{ name: string }>).map((m) => m.name);
+      for (const name of ["other", "full", "later"]) assert.ok(names.includes(name), `stream ${name} survives: ${names.join()}`);
       assert.equal(afterKill.size, allAcked.size, "nothing but acked messages is stored (refused writes were cut back)");
     } finally {
       pub.stop();
