@@ -150,6 +150,17 @@ test("a HW checkpoint that does not fit is not fail-stop; the checkpoint is writ
   assert.deepEqual(values(h, "s"), [[0, "a"], [1, "b"]]);
 });
 
+test("a refused write re-derives only the partitions it touched, not every log", () => {
+  const h = new BrokerHarness();
+  h.request(create("s", 20));
+  const before = new Map([...h.broker.view.partitions].map(([k, p]) => [k, p.log]));
+  h.disk.setFaults({ capacityBytes: h.disk.usedBytes() + 50 });
+  publish(h, "s", "big", "LEADER", 400);
+  assert.equal(acks(h).get("big")?.ackError, "UNKNOWN");
+  const reopened = [...h.broker.view.partitions].filter(([k, p]) => p.log !== before.get(k)).map(([, p]) => p.meta.id);
+  assert.deepEqual(reopened, [0], "only the partition written to was cut back");
+});
+
 /**
  * Random runs: capacity tightens and loosens while LEADER and ALL publishers write to three
  * partitions. Checked after each run: every publish is answered exactly once; every OK ack's

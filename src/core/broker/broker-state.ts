@@ -1,7 +1,7 @@
 // The broker's mutable state, shared by the step dispatcher and its handlers (one instance per
 // broker; several brokers live side by side in the simulator).
 import type { Crc32c } from "../crc32c.js";
-import type { DiskReader } from "../disk.js";
+import type { DiskOp, DiskReader } from "../disk.js";
 import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataState } from "../metadata/metadata-state.js";
 import type { Random } from "../random.js";
@@ -45,6 +45,8 @@ export interface BrokerState {
   nextToken: number;
   /** Tokens handed out and not yet completed, oldest first (drivers complete them in order). */
   readonly inFlightTokens: number[];
+  /** The ops of each in-flight token: when one fails, they say which partitions need a repair. */
+  readonly persistOps: Map<number, readonly DiskOp[]>;
   stopped: boolean;
   /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
   failed: string | undefined;

@@ -1,7 +1,7 @@
 // The write side of the broker: NATS deliveries into partition batches, persist completions into
 // high watermarks and acks, and the timers (high watermark checkpoint, interval sync, cleaner).
 import { assert } from "../assert.js";
-import { isOutOfResources, type DiskError } from "../disk.js";
+import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
@@ -64,13 +64,19 @@ export const DISK_FULL_RETRY_MS = 1000;
  * repaired in place. The broker stops writing and serving until it is restarted.
  */
 export function onPersistFailed(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const touched = touchedDirs(state.persistOps.get(token) ?? []);
   completeToken(state, token);
   if (!isOutOfResources(error)) return failStop(state, token, error, time, out);
   const ctx = appendContext(state, out);
   const wasFull = state.diskFull;
   state.diskFull = { reason: error.message, repairToken: undefined };
   state.metadataLog.persistFailed();
-  for (const partition of state.partitions.values()) partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
+  for (const partition of state.partitions.values()) {
+    partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
+    // Only partitions with ops in the failed persist can differ from the disk (with 10,000
+    // partitions, re-deriving every log per refused write would stall the broker for seconds).
+    if (partition.log !== undefined && touched.has(partition.log.dir)) partition.markForRepair();
+  }
   if (wasFull === undefined) {
     out.log.push({ level: "error", msg: "disk full (or out of file descriptors): refusing writes that do not fit", fields: { token, error: error.message } });
     return repairAfterDiskFull(state, time, out);
@@ -80,7 +86,18 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   if (!state.timers.has("diskFullRetry")) state.timers.set("diskFullRetry", time.nowMs + DISK_FULL_RETRY_MS);
 }
 
-/** Re-derives every log from the disk, cut back past what failed, and rewrites unconfirmed metadata. */
+/** The directories the ops work in (a file's parent; a directory op's own path). */
+function touchedDirs(ops: readonly DiskOp[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === "rename") dirs.add(parentDir(op.from)).add(parentDir(op.to));
+    else if (op.kind === "mkdir" || op.kind === "syncDir" || op.kind === "removeTree") dirs.add(op.path);
+    else dirs.add(parentDir(op.path));
+  }
+  return dirs;
+}
+
+/** Re-derives every affected log from the disk, cut back past what failed, and rewrites unconfirmed metadata. */
 function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
   const full = state.diskFull;
   assert(full !== undefined, "a repair runs only while the disk is full");
@@ -111,6 +128,7 @@ function failStop(state: BrokerState, token: number, error: DiskError, time: Inp
 }
 
 function completeToken(state: BrokerState, token: number): void {
+  state.persistOps.delete(token);
   const first = state.inFlightTokens.shift();
   assert(first === token, `persist tokens complete in order: expected ${String(first)}, got ${token}`);
 }

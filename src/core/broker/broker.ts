@@ -47,7 +47,7 @@ export class Broker {
     const metadata = new MetadataState(config.streamDefaults);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: opened.log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined, diskFull: undefined,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const entry of opened.entries) {
       const check = metadata.check(entry.op);
@@ -134,6 +134,7 @@ export class Broker {
       const token = this.state.nextToken++;
       out.persistToken = token;
       this.state.inFlightTokens.push(token);
+      this.state.persistOps.set(token, out.persist);
     }
   }
 

@@ -63,6 +63,8 @@ export class Partition {
   private readonly pendingBatches: PendingBatch[] = [];
   /** After an ENOSPC/EMFILE failure: the first offset that was never acked, cut off by repair(). */
   private cutAt: Offset | undefined = undefined;
+  /** Set when a failed persist had ops for this partition: its log may differ from the disk. */
+  private needsRepair = false;
   private pendingAcks: PendingAck[] = [];
   private readonly utf8Cache = new Map<string, Uint8Array>();
   private readonly encoder = new TextEncoder();
@@ -201,6 +203,7 @@ export class Partition {
     if (failed.length === 0) return;
     const cut = (failed[0] as PendingBatch).firstOffset;
     this.cutAt = this.cutAt === undefined || cut < this.cutAt ? cut : this.cutAt;
+    this.needsRepair = true;
     // Their OK acks waited in sendAfterPersist, which the driver drops on failure: say so.
     if (!ctx.noLeaderErrorAck) for (const b of failed) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
     this.errorPendingAcks(cut, time, ctx);
@@ -213,12 +216,18 @@ export class Partition {
    * the disk and cuts off what was never acked; the broker retries this until it persists.
    */
   repair(time: InputTime, ctx: AppendContext): void {
-    if (this.log !== undefined) this.reopenAndCut(this.log, this.cutAt, time, ctx);
+    if (this.needsRepair && this.log !== undefined) this.reopenAndCut(this.log, this.cutAt, time, ctx);
+  }
+
+  /** A failed persist had ops for this partition (a checkpoint, a segment roll): repair() it. */
+  markForRepair(): void {
+    this.needsRepair = true;
   }
 
   /** The repair persisted: the log on disk ends where the in-memory one does. */
   repaired(): void {
     this.cutAt = undefined;
+    this.needsRepair = false;
   }
 
   /** The disk failed: error every pending ack and stop (the log is dropped without closing it). */
