@@ -27,12 +27,13 @@ export class DiskError extends Error {
  * True for a failure that means "no room now" rather than "the disk is broken": ENOSPC from an
  * operation that writes data or directory entries (nothing durable was lost, the caller cuts back
  * what it wrote), and EMFILE (nothing was opened). Both are refused work, retried when resources
- * return. ENOSPC from fdatasync or a directory sync is a writeback failure like EIO: after it the
- * kernel may have dropped pages that reads still return (PostgreSQL panics on it too).
+ * return. ENOSPC from fdatasync, a directory sync or close is a writeback failure like EIO: after
+ * it the kernel may have dropped pages that reads still return (PostgreSQL panics on it too).
  */
 export function isOutOfResources(error: DiskError): boolean {
   if (error.code === "EMFILE") return true;
-  return error.code === "ENOSPC" && error.op !== "fdatasync" && error.op !== "syncDir";
+  // close(2) may report a deferred writeback error too (NFS): the same as a failed fsync.
+  return error.code === "ENOSPC" && error.op !== "fdatasync" && error.op !== "syncDir" && error.op !== "close";
 }
 
 /** What stat reports about a file or directory. */
