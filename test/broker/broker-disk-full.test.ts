@@ -161,6 +161,23 @@ test("a refused write re-derives only the partitions it touched, not every log",
   assert.deepEqual(reopened, [0], "only the partition written to was cut back");
 });
 
+test("a restart on a full disk serves reads, refuses writes, and takes them once there is room", () => {
+  const h = new BrokerHarness();
+  h.request(create("s"));
+  publish(h, "s", "a", "ALL");
+  h.disk.crash();
+  h.disk.setFaults({ capacityBytes: h.disk.usedBytes() });
+  h.open(); // not one byte of room, for recovery or for writes
+  assert.equal(h.broker.view.failed, undefined);
+  assert.deepEqual(values(h, "s"), [[0, "a"]]);
+  publish(h, "s", "refused", "ALL");
+  assert.equal(acks(h).get("refused")?.ackError, "UNKNOWN");
+  h.disk.setFaults({ capacityBytes: undefined });
+  h.tick(1000);
+  publish(h, "s", "b", "ALL");
+  assert.deepEqual(acks(h).get("b"), { offset: 1, ackError: "OK" });
+});
+
 /**
  * Random runs: capacity tightens and loosens while LEADER and ALL publishers write to three
  * partitions. Checked after each run: every publish is answered exactly once; every OK ack's
