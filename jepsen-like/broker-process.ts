@@ -22,6 +22,8 @@ export interface BrokerProcessOptions {
   env?: Record<string, string>;
   /** Bound on start-up, default 15 s. */
   startTimeoutMs?: number;
+  /** A command that execs the broker, e.g. ["prlimit", "--nofile=1024:1024"] (it must exec, keeping the pid). */
+  launcher?: readonly string[];
 }
 
 /** A running broker process. */
@@ -115,7 +117,8 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   const removeData = options.dataDir === undefined && options.keepData !== true;
   // Loopback only: the gRPC server binds LIFTBRIDGE_HOST (the caller's env may still override it).
   const env = { ...process.env, LIFTBRIDGE_HOST: "127.0.0.1", ...options.env };
-  const child = spawn(process.execPath, brokerArgs(options, dataDir, tempDir), { stdio: ["ignore", "pipe", "pipe"], env });
+  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(command, [...prefix, ...brokerArgs(options, dataDir, tempDir)], { stdio: ["ignore", "pipe", "pipe"], env });
   killOnExit(child);
   let out = "";
   child.stdout.on("data", (d: Buffer) => { out += d.toString("utf8"); });

@@ -138,7 +138,7 @@ export class SimBrokerNode {
     const broker = this.broker;
     if (broker === undefined || generation !== this.generation) return;
     if (error === undefined) this.afterPersist(out, generation);
-    else for (const e of failHeldReplies(out.replyAfterPersist, error.message)) if (!isNatsEffect(e)) this.onEffect(e);
+    else for (const e of failHeldReplies(out.replyAfterPersist, error)) if (!isNatsEffect(e)) this.onEffect(e);
     const time = this.time();
     const next = error === undefined ? broker.step({ kind: "persisted", token, ...time }) : broker.step({ kind: "persistFailed", token, error, ...time });
     this.apply(next, generation);

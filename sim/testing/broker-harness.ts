@@ -101,7 +101,7 @@ export class BrokerHarness {
         this.sent.push(...out.sendAfterPersist);
         this.record(out.replyAfterPersist);
       } else {
-        this.record(failHeldReplies(out.replyAfterPersist, failure.message));
+        this.record(failHeldReplies(out.replyAfterPersist, failure));
       }
       this.record(out.reply);
       const token = out.persistToken;

@@ -5,8 +5,11 @@
 // Paths are relative, '/'-separated, and rooted at the disk (NodeDisk maps them under its data
 // directory). Every method is synchronous and throws DiskError on failure.
 
-/** The errno-style codes a Disk may fail with. */
-export type DiskErrorCode = "ENOENT" | "EEXIST" | "ENOSPC" | "EIO" | "ENOTDIR" | "EISDIR" | "ENOTEMPTY";
+/**
+ * The errno-style codes a Disk may fail with. EMFILE stands for both EMFILE and ENFILE: the
+ * process (or the system) is out of file descriptors, so nothing was opened or written.
+ */
+export type DiskErrorCode = "ENOENT" | "EEXIST" | "ENOSPC" | "EIO" | "ENOTDIR" | "EISDIR" | "ENOTEMPTY" | "EMFILE";
 
 /** A failed disk operation; the only exception a Disk method may throw. */
 export class DiskError extends Error {
@@ -18,6 +21,19 @@ export class DiskError extends Error {
   ) {
     super(`${op} ${path}: ${code}`);
   }
+}
+
+/**
+ * True for a failure that means "no room now" rather than "the disk is broken": ENOSPC from an
+ * operation that writes data or directory entries (nothing durable was lost, the caller cuts back
+ * what it wrote), and EMFILE (nothing was opened). Both are refused work, retried when resources
+ * return. ENOSPC from fdatasync, a directory sync or close is a writeback failure like EIO: after
+ * it the kernel may have dropped pages that reads still return (PostgreSQL panics on it too).
+ */
+export function isOutOfResources(error: DiskError): boolean {
+  if (error.code === "EMFILE") return true;
+  // close(2) may report a deferred writeback error too (NFS): the same as a failed fsync.
+  return error.code === "ENOSPC" && error.op !== "fdatasync" && error.op !== "syncDir" && error.op !== "close";
 }
 
 /** What stat reports about a file or directory. */

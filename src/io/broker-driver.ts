@@ -239,7 +239,7 @@ export class BrokerDriver implements BrokerService {
       for (const s of out.sendAfterPersist) this.publish(s);
       for (const e of out.replyAfterPersist) this.dispatch(e);
     } else {
-      for (const e of failHeldReplies(out.replyAfterPersist, failure.message)) this.dispatch(e);
+      for (const e of failHeldReplies(out.replyAfterPersist, failure)) this.dispatch(e);
     }
     for (const e of out.reply) this.dispatch(e);
     const token = out.persistToken;

@@ -1,6 +1,10 @@
 // NodeDisk: the production Disk, real files under one root directory, synchronous node:fs calls.
 // Handles are cached per path so the hot path (group commit: one positioned writev of many small
-// chunks, then one fdatasync) costs exactly those syscalls and no open/close.
+// chunks, then one fdatasync) costs exactly those syscalls and no open/close. The cache is an LRU
+// with a cap well below the process's descriptor limit: descriptors are a budget shared with the
+// sockets, so with thousands of partitions the inactive segments and indexes are closed and
+// reopened on use; running out anyway (EMFILE/ENFILE) evicts and retries once, then is refused
+// work (DiskError EMFILE), never taken for a failed disk.
 import fs from "node:fs";
 import nodePath from "node:path";
 import { assert, assertInt } from "../core/assert.js";
@@ -14,7 +18,33 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<DiskErrorCode>([
   "ENOTDIR",
   "EISDIR",
   "ENOTEMPTY",
+  "EMFILE",
 ]);
+
+/** Errnos that mean "out of descriptors" (process or system), reported as EMFILE. */
+const OUT_OF_FDS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE"]);
+
+/** The cache's cap when the soft RLIMIT_NOFILE cannot be read (no /proc). */
+export const DEFAULT_MAX_OPEN_FILES = 512;
+
+/**
+ * How many file handles NodeDisk keeps open: half the soft RLIMIT_NOFILE (the rest is headroom
+ * for sockets, the NATS connection and transient opens), at most 4096 and at least 32.
+ */
+export function defaultMaxOpenFiles(limitsText?: string): number {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return DEFAULT_MAX_OPEN_FILES;
+    }
+  }
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (m === null) return DEFAULT_MAX_OPEN_FILES;
+  const soft = m[1] === "unlimited" ? Infinity : Number(m[1]);
+  return Math.max(32, Math.min(4096, Math.floor(soft / 2)));
+}
 
 // A short read of a huge request keeps only what was read, not the whole buffer.
 const SHRINK_SHORT_READ_BYTES = 64 * 1024;
@@ -34,6 +64,11 @@ function checkPath(path: string, allowRoot: boolean): void {
 function toDiskError(e: unknown, op: string, path: string): Error {
   const code = typeof e === "object" && e !== null && "code" in e ? e.code : undefined;
   if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code)) return e instanceof Error ? e : new Error(String(e));
+  if (OUT_OF_FDS.has(code)) {
+    const out = new DiskError("EMFILE", op, path);
+    out.message = `${op} ${path}: ${code} (too many open files: raise the descriptor limit, or fewer partitions/connections)`;
+    return out;
+  }
   if (KNOWN_CODES.has(code)) return new DiskError(code as DiskErrorCode, op, path);
   const mapped = new DiskError("EIO", op, path);
   // Keep the real cause (EACCES, EROFS, EMFILE, EINVAL...) visible to whoever reads the log.
@@ -50,14 +85,77 @@ function fsCall<T>(op: string, path: string, f: () => T): T {
   }
 }
 
+/** True for a node:fs error that means the process or system is out of descriptors. */
+function isOutOfFds(e: unknown): boolean {
+  return typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" && OUT_OF_FDS.has(e.code);
+}
+
 /** The production Disk: files under `rootDir`, every path relative to it. */
 export class NodeDisk implements Disk {
   private readonly root: string;
+  /** Cached handles, least recently used first (Map keeps insertion order; a use re-inserts). */
   private readonly fds = new Map<string, number>();
+  /** The path used last: the hot path skips re-inserting it. */
+  private mostRecent: string | undefined = undefined;
+  /** Paths whose handle an operation in libuv's thread pool is using: never evicted meanwhile. */
+  private readonly pinned = new Map<string, number>();
+  /** The most handles kept open at once. */
+  readonly maxOpenFiles: number;
 
   /** `rootDir` should exist (or be made with mkdir("")); nothing is touched until the first call. */
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: { readonly maxOpenFiles?: number } = {}) {
     this.root = nodePath.resolve(rootDir);
+    this.maxOpenFiles = options.maxOpenFiles ?? defaultMaxOpenFiles();
+    assertInt(this.maxOpenFiles, "maxOpenFiles", 1);
+  }
+
+  /** How many handles are cached now (for tests and metrics). */
+  get openFiles(): number {
+    return this.fds.size;
+  }
+
+  /**
+   * Runs an fs call that may need a descriptor; out of descriptors, it closes half of the cached
+   * handles and tries once more before reporting EMFILE.
+   */
+  private withFds<T>(op: string, path: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e: unknown) {
+      if (!isOutOfFds(e)) throw toDiskError(e, op, path);
+      this.evict(Math.max(1, Math.ceil(this.fds.size / 2)));
+      return fsCall(op, path, f);
+    }
+  }
+
+  /** Closes up to `count` least recently used handles that no thread-pool operation is using. */
+  private evict(count: number): void {
+    let left = count;
+    for (const [p, fd] of this.fds) {
+      if (left === 0) break;
+      if (this.pinned.has(p)) continue;
+      this.fds.delete(p);
+      if (this.mostRecent === p) this.mostRecent = undefined;
+      fs.closeSync(fd);
+      left--;
+    }
+  }
+
+  /** Caches a freshly opened handle as the most recently used, evicting past the cap. */
+  private remember(path: string, fd: number): void {
+    if (this.fds.size >= this.maxOpenFiles) this.evict(this.fds.size - this.maxOpenFiles + 1);
+    this.fds.set(path, fd);
+    this.mostRecent = path;
+  }
+
+  private pin(path: string): void {
+    this.pinned.set(path, (this.pinned.get(path) ?? 0) + 1);
+  }
+
+  private unpin(path: string): void {
+    const n = (this.pinned.get(path) ?? 1) - 1;
+    if (n === 0) this.pinned.delete(path);
+    else this.pinned.set(path, n);
   }
 
   /** The absolute path of a disk-relative path. */
@@ -69,10 +167,17 @@ export class NodeDisk implements Disk {
   private fd(op: string, path: string): number {
     // A cached handle's path was checked when it was opened (the hot path skips the split).
     const cached = this.fds.get(path);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      if (path !== this.mostRecent) {
+        this.fds.delete(path);
+        this.fds.set(path, cached);
+        this.mostRecent = path;
+      }
+      return cached;
+    }
     checkPath(path, false);
-    const fd = fsCall(op, path, () => fs.openSync(this.abs(path), "r+"));
-    this.fds.set(path, fd);
+    const fd = this.withFds(op, path, () => fs.openSync(this.abs(path), "r+"));
+    this.remember(path, fd);
     return fd;
   }
 
@@ -82,6 +187,7 @@ export class NodeDisk implements Disk {
     for (const [p, fd] of [...this.fds]) {
       if (p === path || p.startsWith(prefix)) {
         this.fds.delete(p);
+        if (this.mostRecent === p) this.mostRecent = undefined;
         fs.closeSync(fd);
       }
     }
@@ -91,8 +197,8 @@ export class NodeDisk implements Disk {
   create(path: string): void {
     checkPath(path, false);
     this.close(path);
-    const fd = fsCall("create", path, () => fs.openSync(this.abs(path), "w+"));
-    this.fds.set(path, fd);
+    const fd = this.withFds("create", path, () => fs.openSync(this.abs(path), "w+"));
+    this.remember(path, fd);
   }
 
   /** One positioned writev of all chunks (no copy); loops only if the kernel writes short. */
@@ -142,7 +248,9 @@ export class NodeDisk implements Disk {
    */
   fdatasyncAsync(path: string, done: (error: DiskError | undefined) => void): void {
     const fd = this.fd("fdatasync", path);
+    this.pin(path);
     fs.fdatasync(fd, (e) => {
+      this.unpin(path);
       if (e === null) return done(undefined);
       const error = toDiskError(e, "fdatasync", path);
       if (!(error instanceof DiskError)) throw error;
@@ -160,9 +268,11 @@ export class NodeDisk implements Disk {
     const fd = this.fd("write", path);
     let total = 0;
     for (const c of chunks) total += c.length;
+    this.pin(path);
     const step = (written: number): void => {
       const rest = written === 0 ? (chunks as Uint8Array[]) : remainingChunks(chunks, written);
       fs.writev(fd, rest, position + written, (e, n) => {
+        if (e !== null || written + n >= total) this.unpin(path);
         if (e !== null) {
           const error = toDiskError(e, "write", path);
           if (!(error instanceof DiskError)) throw error;
@@ -187,7 +297,7 @@ export class NodeDisk implements Disk {
   rename(from: string, to: string): void {
     checkPath(from, false);
     checkPath(to, false);
-    fsCall("rename", from, () => fs.renameSync(this.abs(from), this.abs(to)));
+    this.withFds("rename", from, () => fs.renameSync(this.abs(from), this.abs(to)));
     if (from === to) return;
     this.closeUnder(to);
     const prefix = `${from}/`;
@@ -195,6 +305,7 @@ export class NodeDisk implements Disk {
       if (p === from || p.startsWith(prefix)) {
         this.fds.delete(p);
         this.fds.set(to + p.slice(from.length), fd);
+        if (this.mostRecent === p) this.mostRecent = undefined;
       }
     }
   }
@@ -210,19 +321,19 @@ export class NodeDisk implements Disk {
   removeTree(path: string): void {
     checkPath(path, false);
     this.closeUnder(path);
-    fsCall("removeTree", path, () => fs.rmSync(this.abs(path), { recursive: true, force: true }));
+    this.withFds("removeTree", path, () => fs.rmSync(this.abs(path), { recursive: true, force: true }));
   }
 
   /** Like `mkdir -p`: EEXIST if a file is in the way, ENOTDIR if a parent is a file. */
   mkdir(path: string): void {
     checkPath(path, true);
-    fsCall("mkdir", path, () => fs.mkdirSync(this.abs(path), { recursive: true }));
+    this.withFds("mkdir", path, () => fs.mkdirSync(this.abs(path), { recursive: true }));
   }
 
   /** Directory entries sorted by UTF-16 code unit. */
   list(dir: string): string[] {
     checkPath(dir, true);
-    return fsCall("list", dir, () => fs.readdirSync(this.abs(dir))).sort();
+    return this.withFds("list", dir, () => fs.readdirSync(this.abs(dir))).sort();
   }
 
   /** stat(2); undefined when nothing is at `path` (including a path under a file). */
@@ -243,7 +354,7 @@ export class NodeDisk implements Disk {
   syncDir(path: string): void {
     checkPath(path, true);
     const flags = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
-    const fd = fsCall("syncDir", path, () => fs.openSync(this.abs(path), flags));
+    const fd = this.withFds("syncDir", path, () => fs.openSync(this.abs(path), flags));
     try {
       fsCall("syncDir", path, () => fs.fsyncSync(fd));
     } finally {
@@ -256,6 +367,7 @@ export class NodeDisk implements Disk {
     const fd = this.fds.get(path);
     if (fd === undefined) return;
     this.fds.delete(path);
+    if (this.mostRecent === path) this.mostRecent = undefined;
     fsCall("close", path, () => fs.closeSync(fd));
   }
 

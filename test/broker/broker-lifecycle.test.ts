@@ -117,17 +117,21 @@ test("a full disk refuses the write with error acks and loses nothing already st
   assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4", "after"]);
 });
 
-test("a disk too full even to repair after ENOSPC escalates to fail-stop instead of looping", () => {
+test("a disk too full even to repair after ENOSPC keeps refusing writes, then recovers by itself", () => {
   const h = new BrokerHarness();
   h.request(createS());
   for (let i = 0; i < 5; i++) h.publish("s", utf8(`kept${i}`));
   h.disk.setFaults({ capacityBytes: h.disk.usedBytes() });
   h.publish("s", utf8("x".repeat(500)));
   const create = h.request({ kind: "createStream", name: "t", subject: "t", group: "", replicationFactor: 1, partitions: 1, overrides: {} });
-  assert.equal(create.ok ? "" : create.error.code, "DiskFailed");
+  assert.equal(create.ok ? "" : create.error.code, "DiskFull", "refused work, not a failed disk");
+  assert.equal(h.broker.view.failed, undefined);
+  assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4"], "reads go on");
   h.disk.setFaults({ capacityBytes: undefined });
+  h.tick(1000);
+  h.publish("s", utf8("after"));
   h.crash();
-  assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4"]);
+  assert.deepEqual(h.subscribe({ stream: "s" }).sub.records.map((r) => text(r.value)), ["kept0", "kept1", "kept2", "kept3", "kept4", "after"]);
 });
 
 test("a failed disk (EIO) is fail-stop: writes refused, metadata still readable, nothing acked lost", () => {

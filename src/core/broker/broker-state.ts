@@ -1,7 +1,7 @@
 // The broker's mutable state, shared by the step dispatcher and its handlers (one instance per
 // broker; several brokers live side by side in the simulator).
 import type { Crc32c } from "../crc32c.js";
-import type { DiskReader } from "../disk.js";
+import type { DiskOp, DiskReader } from "../disk.js";
 import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataState } from "../metadata/metadata-state.js";
 import type { Random } from "../random.js";
@@ -19,7 +19,14 @@ export interface BrokerDeps {
 }
 
 /** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner";
+export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "diskFullRetry";
+
+/** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
+export interface DiskFullState {
+  readonly reason: string;
+  /** Token of the persist that cuts the logs back; when it succeeds, writes are taken again. */
+  repairToken: number | undefined;
+}
 
 /** Everything a broker knows. */
 export interface BrokerState {
@@ -38,11 +45,13 @@ export interface BrokerState {
   nextToken: number;
   /** Tokens handed out and not yet completed, oldest first (drivers complete them in order). */
   readonly inFlightTokens: number[];
+  /** The ops of each in-flight token: when one fails, they say which partitions need a repair. */
+  readonly persistOps: Map<number, readonly DiskOp[]>;
   stopped: boolean;
   /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
   failed: string | undefined;
-  /** True while the persist that repairs an ENOSPC failure is in flight (a second failure is fail-stop). */
-  repairingDiskFull: boolean;
+  /** Set from an ENOSPC/EMFILE failure until the repair persist succeeds: writes are refused meanwhile. */
+  diskFull: DiskFullState | undefined;
 }
 
 /** The map key of a partition. */

@@ -1,7 +1,7 @@
 // The write side of the broker: NATS deliveries into partition batches, persist completions into
 // high watermarks and acks, and the timers (high watermark checkpoint, interval sync, cleaner).
 import { assert } from "../assert.js";
-import type { DiskError } from "../disk.js";
+import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
@@ -20,6 +20,11 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
     else group.push(m);
   }
   const ctx = appendContext(state, out);
+  if (state.diskFull !== undefined) {
+    // Nothing is appended until the repair after a full disk has persisted: answer, do not store.
+    for (const [partition, group] of groups) partition.refuseDeliveries(group, time, ctx, state.diskFull.reason);
+    return;
+  }
   const max = state.config.batchMaxMessages;
   for (const [partition, group] of groups) {
     for (let i = 0; i < group.length; i += max) {
@@ -31,31 +36,80 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
 /** A persist token came back: advance high watermarks, release ALL acks, wake subscribers. */
 export function onPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
   completeToken(state, token);
-  state.metadataLog.confirm();
-  state.repairingDiskFull = false;
+  const full = state.diskFull;
+  // While the disk is full only the repair's success proves the unconfirmed metadata records durable.
+  if (full === undefined || full.repairToken === token) state.metadataLog.confirm();
+  if (full !== undefined && full.repairToken === token) {
+    state.diskFull = undefined;
+    state.timers.delete("diskFullRetry");
+    for (const partition of state.partitions.values()) partition.repaired();
+    out.log.push({ level: "info", msg: "disk writable again: taking writes", fields: { after: full.reason } });
+  }
   const ctx = appendContext(state, out);
   for (const partition of state.partitions.values()) {
     if (partition.onPersisted(token, time, ctx)) state.dirty.add(partition);
   }
 }
 
+/** How long a broker whose disk is still full waits before it tries the repair again. */
+export const DISK_FULL_RETRY_MS = 1000;
+
 /**
- * A persist token failed. Disk full (ENOSPC) wrote nothing: cut the partitions back and go on.
- * Anything else (EIO) is fail-stop, as in Kafka and PostgreSQL: after a failed fsync the kernel may
- * have dropped pages that reads still return, so nothing written since the last confirmed sync can
- * be trusted or repaired in place. The broker stops writing and serving until it is restarted.
+ * A persist token failed. Out of space or descriptors (isOutOfResources) is refused work, not a
+ * failed disk: every publisher waiting on the token gets an error ack, the logs are cut back to
+ * what was acked, reads go on, and the broker takes writes again once that repair persists (if
+ * the repair fails too, it is retried on a timer, never in a tight loop). Anything else (EIO) is
+ * fail-stop, as in Kafka and PostgreSQL: after a failed fsync the kernel may have dropped pages
+ * that reads still return, so nothing written since the last confirmed sync can be trusted or
+ * repaired in place. The broker stops writing and serving until it is restarted.
  */
 export function onPersistFailed(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const touched = touchedDirs(state.persistOps.get(token) ?? []);
   completeToken(state, token);
+  if (!isOutOfResources(error)) return failStop(state, token, error, time, out);
   const ctx = appendContext(state, out);
-  // A repair that fails again (the repair itself needs space) is fail-stop: never loop.
-  if (error.code === "ENOSPC" && !state.repairingDiskFull) {
-    state.repairingDiskFull = true;
-    out.log.push({ level: "error", msg: "disk full: refusing writes that do not fit", fields: { token, error: error.message } });
-    out.persist.push(...state.metadataLog.rewriteUnconfirmed());
-    for (const partition of state.partitions.values()) partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
-    return;
+  const wasFull = state.diskFull;
+  state.diskFull = { reason: error.message, repairToken: undefined };
+  state.metadataLog.persistFailed();
+  for (const partition of state.partitions.values()) {
+    partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
+    // Only partitions with ops in the failed persist can differ from the disk (with 10,000
+    // partitions, re-deriving every log per refused write would stall the broker for seconds).
+    if (partition.log !== undefined && touched.has(partition.log.dir)) partition.markForRepair();
   }
+  if (wasFull === undefined) {
+    out.log.push({ level: "error", msg: "disk full (or out of file descriptors): refusing writes that do not fit", fields: { token, error: error.message } });
+    return repairAfterDiskFull(state, time, out);
+  }
+  // The repair (or a write racing it) failed too: wait, then re-derive everything from the disk.
+  out.log.push({ level: "warn", msg: "disk still full: writes stay refused; retrying the repair", fields: { token, error: error.message, retryInMs: DISK_FULL_RETRY_MS } });
+  if (!state.timers.has("diskFullRetry")) state.timers.set("diskFullRetry", time.nowMs + DISK_FULL_RETRY_MS);
+}
+
+/** The directories the ops work in (a file's parent; a directory op's own path). */
+function touchedDirs(ops: readonly DiskOp[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === "rename") dirs.add(parentDir(op.from)).add(parentDir(op.to));
+    else if (op.kind === "mkdir" || op.kind === "syncDir" || op.kind === "removeTree") dirs.add(op.path);
+    else dirs.add(parentDir(op.path));
+  }
+  return dirs;
+}
+
+/** Re-derives every affected log from the disk, cut back past what failed, and rewrites unconfirmed metadata. */
+function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const full = state.diskFull;
+  assert(full !== undefined, "a repair runs only while the disk is full");
+  const ctx = appendContext(state, out);
+  out.persist.push(...state.metadataLog.rewriteUnconfirmed());
+  for (const partition of state.partitions.values()) partition.repair(time, ctx);
+  // Broker.finish hands the next token to this step's persist (it is never empty: the syncs above).
+  full.repairToken = state.nextToken;
+}
+
+function failStop(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const ctx = appendContext(state, out);
   state.failed = error.message;
   state.timers.clear();
   out.log.push({ level: "error", msg: "disk failed: the broker stops writing; check the disk and restart it", fields: { token, error: error.message } });
@@ -74,6 +128,7 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
 }
 
 function completeToken(state: BrokerState, token: number): void {
+  state.persistOps.delete(token);
   const first = state.inFlightTokens.shift();
   assert(first === token, `persist tokens complete in order: expected ${String(first)}, got ${token}`);
 }
@@ -97,6 +152,10 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
       for (const log of logs) out.persist.push(...log.syncOps());
       state.timers.set(name, time.nowMs + state.config.syncIntervalMs);
       return;
+    case "diskFullRetry":
+      state.timers.delete(name);
+      if (state.diskFull !== undefined && state.diskFull.repairToken === undefined) repairAfterDiskFull(state, time, out);
+      return;
     case "cleaner":
       for (const log of logs) {
         out.persist.push(...log.maybeRoll(time.nowMs));
@@ -116,6 +175,7 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
     out,
     replicationMaxBytes: state.config.replicationMaxBytes,
     ackBeforePersist: state.config.plantedBugs?.ackBeforePersist === true,
+    noLeaderErrorAck: state.config.plantedBugs?.noLeaderErrorAck === true,
     sendAck: (ack: AckFields, afterPersist: boolean) => {
       // NONE means no ack at all, and there is nowhere to send one without an inbox.
       if (ack.ackInbox.length === 0 || ack.ackPolicy === "NONE") return;

@@ -54,7 +54,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], stopped: false, failed: undefined, repairingDiskFull: false,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
@@ -91,6 +91,9 @@ export class Broker {
       case "apiRequest":
         if (s.failed !== undefined && input.request.kind !== "fetchMetadata") {
           out.reply.push({ kind: "apiResponse", requestId: input.requestId, result: { ok: false, error: diskFailed(s.failed) } });
+        } else if (s.diskFull !== undefined && input.request.kind !== "fetchMetadata" && input.request.kind !== "fetchPartitionMetadata") {
+          // Until the repair after a full disk persists, nothing new is written (reads go on).
+          out.reply.push({ kind: "apiResponse", requestId: input.requestId, result: { ok: false, error: { code: "DiskFull", message: `disk full, write refused: ${s.diskFull.reason}` } } });
         } else {
           handleApiRequest(s, input.requestId, input.request, input, out);
         }
@@ -135,6 +138,7 @@ export class Broker {
       const token = this.state.nextToken++;
       out.persistToken = token;
       this.state.inFlightTokens.push(token);
+      this.state.persistOps.set(token, out.persist);
     }
   }
 

@@ -50,6 +50,8 @@ interface PendingBatch {
   readonly token: number;
   readonly firstOffset: Offset;
   readonly lastOffset: Offset;
+  /** LEADER publishers whose OK waits in sendAfterPersist: they get an error ack if the write fails. */
+  readonly leaderTargets: readonly AckTarget[];
 }
 
 /** A partition this broker hosts. */
@@ -59,6 +61,10 @@ export class Partition {
   sid: number | undefined = undefined;
   readonly messagesReceived = { firstNs: 0n, latestNs: 0n };
   private readonly pendingBatches: PendingBatch[] = [];
+  /** After an ENOSPC/EMFILE failure: the first offset that was never acked, cut off by repair(). */
+  private cutAt: Offset | undefined = undefined;
+  /** Set when a failed persist had ops for this partition: its log may differ from the disk. */
+  private needsRepair = false;
   private pendingAcks: PendingAck[] = [];
   private readonly utf8Cache = new Map<string, Uint8Array>();
   private readonly encoder = new TextEncoder();
@@ -146,13 +152,27 @@ export class Partition {
     }
     for (const op of result.value.ops) ctx.out.persist.push(op);
     const { firstOffset, lastOffset } = result.value;
-    this.pendingBatches.push({ token, firstOffset, lastOffset });
+    const leaderTargets: AckTarget[] = [];
+    this.pendingBatches.push({ token, firstOffset, lastOffset, leaderTargets });
     const afterPersist = !ctx.ackBeforePersist;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i] as AckTarget;
-      if (t.ackPolicy === "LEADER") ctx.sendAck(this.ack(t, firstOffset + i, "OK", time.wallNs), afterPersist);
-      else if (t.ackPolicy === "ALL") this.pendingAcks.push({ offset: offset(firstOffset + i), target: t });
+      if (t.ackPolicy === "LEADER") {
+        ctx.sendAck(this.ack(t, firstOffset + i, "OK", time.wallNs), afterPersist);
+        leaderTargets.push(t);
+      } else if (t.ackPolicy === "ALL") this.pendingAcks.push({ offset: offset(firstOffset + i), target: t });
     }
+  }
+
+  /** The disk is full: answer every delivery that asked for an ack with an error, store nothing. */
+  refuseDeliveries(deliveries: readonly NatsDelivery[], time: InputTime, ctx: AppendContext, reason: string): void {
+    if (this.role.kind !== "leader") return;
+    this.touchReceived(time.wallNs);
+    const messages: AppendMessage[] = [];
+    const targets: AckTarget[] = [];
+    for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
+    for (const t of targets) if (!(ctx.noLeaderErrorAck && t.ackPolicy === "LEADER")) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    if (targets.length > 0) ctx.out.log.push({ level: "debug", msg: "append refused: disk full", fields: { stream: this.stream.name, partition: this.meta.id, messages: targets.length, reason } });
   }
 
   /**
@@ -173,24 +193,46 @@ export class Partition {
   }
 
   /**
-   * A persist token failed (disk full, fsync error): drop every batch from the failed one on, error
-   * their acks, and cut the log back so nothing unacknowledged stays behind.
+   * A persist token failed (disk full, out of descriptors): drop every batch from the failed one
+   * on and answer all their publishers, LEADER and ALL, with an error ack; repair() then cuts the
+   * log back so nothing unacknowledged stays behind.
    */
   onPersistFailed(token: number, time: InputTime, ctx: AppendContext, error: OperatingError): void {
     const failedAt = this.pendingBatches.findIndex((b) => b.token === token);
     const failed = failedAt < 0 ? [] : this.pendingBatches.splice(failedAt);
-    const cut = failed.length > 0 ? (failed[0] as PendingBatch).firstOffset : undefined;
-    if (cut !== undefined) {
-      this.errorPendingAcks(cut, time, ctx);
-      ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
-    }
-    // Every partition re-derives its log: ops after the failed one (a segment create, an index
-    // write) never ran, whichever partition they belonged to.
-    if (this.log !== undefined) this.reopenAndCut(this.log, cut, time, ctx);
+    if (failed.length === 0) return;
+    const cut = (failed[0] as PendingBatch).firstOffset;
+    this.cutAt = this.cutAt === undefined || cut < this.cutAt ? cut : this.cutAt;
+    this.needsRepair = true;
+    // Their OK acks waited in sendAfterPersist, which the driver drops on failure: say so.
+    if (!ctx.noLeaderErrorAck) for (const b of failed) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    this.errorPendingAcks(cut, time, ctx);
+    ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
+  }
+
+  /**
+   * After a failed persist the rest of that step's ops never ran, whichever partition they
+   * belonged to (a segment create, an index write), so every partition re-derives its log from
+   * the disk and cuts off what was never acked; the broker retries this until it persists.
+   */
+  repair(time: InputTime, ctx: AppendContext): void {
+    if (this.needsRepair && this.log !== undefined) this.reopenAndCut(this.log, this.cutAt, time, ctx);
+  }
+
+  /** A failed persist had ops for this partition (a checkpoint, a segment roll): repair() it. */
+  markForRepair(): void {
+    this.needsRepair = true;
+  }
+
+  /** The repair persisted: the log on disk ends where the in-memory one does. */
+  repaired(): void {
+    this.cutAt = undefined;
+    this.needsRepair = false;
   }
 
   /** The disk failed: error every pending ack and stop (the log is dropped without closing it). */
   failStop(time: InputTime, ctx: AppendContext): void {
+    if (!ctx.noLeaderErrorAck) for (const b of this.pendingBatches) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
     this.pendingBatches.length = 0;
     this.errorPendingAcks(offset(0), time, ctx);
     this.log = undefined;
@@ -259,6 +301,8 @@ export interface AppendContext {
   readonly replicationMaxBytes: number;
   /** Planted bug (test only): LEADER acks skip the persist barrier. */
   readonly ackBeforePersist: boolean;
+  /** Planted bug (test only): a failed write answers ALL publishers only, LEADER ones never. */
+  readonly noLeaderErrorAck: boolean;
   /** Sends an ack to its inbox (nothing when it has none); `afterPersist` orders it behind the batch. */
   readonly sendAck: (ack: AckFields, afterPersist: boolean) => void;
 }

@@ -45,6 +45,8 @@ export interface OpenedMetadataLog {
 export class MetadataLog {
   /** Records appended since the last confirmed persist: rewritten if a persist fails. */
   private unconfirmed: Array<{ readonly position: number; readonly record: Uint8Array }> = [];
+  /** A persist failed (disk full) since the last confirm: appends rewrite the unconfirmed records first. */
+  private rewriteFirst = false;
 
   private constructor(
     readonly path: string,
@@ -92,7 +94,10 @@ export class MetadataLog {
   /** Appends an op; the returned ops write and fdatasync it. */
   append(op: MetadataOp): { index: number; ops: DiskOp[] } {
     const record = encodeRecord(op, this.crc);
+    // Never leave a hole before the new record: a hole would end the log at recovery.
+    const rewrites: DiskOp[] = this.rewriteFirst ? this.unconfirmed.map((u) => ({ kind: "write", path: this.path, position: u.position, chunks: [u.record] })) : [];
     const ops: DiskOp[] = [
+      ...rewrites,
       { kind: "write", path: this.path, position: this.sizeBytes, chunks: [record] },
       { kind: "fdatasync", path: this.path },
     ];
@@ -105,6 +110,12 @@ export class MetadataLog {
   /** Everything appended so far is durable (a persist that carried it succeeded). */
   confirm(): void {
     this.unconfirmed = [];
+    this.rewriteFirst = false;
+  }
+
+  /** A persist failed with the disk full: unconfirmed records may be missing or torn on disk. */
+  persistFailed(): void {
+    if (this.unconfirmed.length > 0) this.rewriteFirst = true;
   }
 
   /**
