@@ -95,7 +95,11 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger): Pro
   const crc = bestCrc32c();
   const plantedBugs = plantedBugsFromEnv(process.env);
   if (plantedBugs !== undefined) logger.warn({ plantedBugs }, "planted bugs are switched on (test-only)");
-  const brokerConfig = { ...brokerConfigFrom(config, serverId, grpc.port), ...(plantedBugs !== undefined ? { plantedBugs } : {}) };
+  const brokerConfig = {
+    ...brokerConfigFrom(config, serverId, grpc.port), ...(plantedBugs !== undefined ? { plantedBugs } : {}),
+    // The NATS server's max_payload: larger API publishes are refused at once instead of dropped.
+    ...(nc.info !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
+  };
   const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
   proxy.target = driver;
   logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");

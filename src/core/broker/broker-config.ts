@@ -26,6 +26,8 @@ export interface BrokerConfig {
   readonly subscriberBatchMaxBytes: number;
   /** How often the high watermark checkpoint is written (Liftbridge: 5 s). */
   readonly hwCheckpointIntervalMs: number;
+  /** The NATS server's max_payload (from its INFO): a larger API publish is refused at once. */
+  readonly natsMaxPayload?: number;
   /** Test-only: known mistakes the simulator must catch (the bug bank). Never set in production. */
   readonly plantedBugs?: PlantedBugs;
 }

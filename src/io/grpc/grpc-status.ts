@@ -26,7 +26,8 @@ export function grpcCodeOf(code: ErrorCode): Status {
     case "ReadonlyPartition":
       return Status.FAILED_PRECONDITION;
     case "IncorrectOffset":
-      // Liftbridge reports a rejected expected offset as a plain (Unknown) error.
+    case "PayloadTooLarge":
+      // Liftbridge reports these as plain Go errors, which gRPC sends as Unknown.
       return Status.UNKNOWN;
     case "EndOfReadonlyPartition":
     case "StopOffsetReached":
@@ -62,6 +63,7 @@ export function asyncErrorCodeOf(code: ErrorCode): number {
     case "IncorrectOffset":
       return PublishAsyncErrorCode.INCORRECT_OFFSET;
     case "Internal":
+    case "PayloadTooLarge":
     case "DiskFull":
     case "DiskFailed":
     case "CorruptRecord":
