@@ -14,7 +14,7 @@ import type { ReceivedAck } from "./ack-inbox.js";
 import { AckWaiter, decodeAckEnvelope, newAckInbox } from "./ack-inbox.js";
 import type { Decoded } from "./api-service-definition.js";
 import type { GrpcStatus } from "./grpc-status.js";
-import { statusOf, statusOfAckError } from "./grpc-status.js";
+import { boundedDetails, statusOf, statusOfAckError } from "./grpc-status.js";
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
@@ -32,7 +32,7 @@ export function deadlineMsOf(call: { getDeadline(): Date | number }): number | u
 /** Sends a reply through a unary callback. */
 export function sendReply(callback: sendUnaryData<Uint8Array>, reply: Reply): void {
   if (reply.ok) callback(null, reply.bytes);
-  else callback({ code: reply.status.code, details: reply.status.details });
+  else callback({ code: reply.status.code, details: boundedDetails(reply.status.details) });
 }
 
 interface PublishStep {
