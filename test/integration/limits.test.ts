@@ -154,6 +154,25 @@ for (const mode of natsModes()) {
       ]);
     });
 
+    test("Liftbridge's answers: paused FetchPartitionMetadata, new-only Subscribe to a readonly partition", T, async () => {
+      await env.client.createStream({ name: "lim-answers", subject: "lim.answers" }, { timeoutMs: 5000 });
+      for (const v of ["a", "b", "c"]) await env.client.publish({ stream: "lim-answers", value: Buffer.from(v), ackPolicy: "LEADER" }, { timeoutMs: 5000 });
+      await env.client.setStreamReadonly({ name: "lim-answers", readonly: true }, { timeoutMs: 5000 });
+      const newOnly = await subscribeRead(env.client, { stream: "lim-answers", startPosition: "NEW_ONLY" });
+      assert.equal(newOnly.handshake, undefined, "refused up front, before the handshake");
+      assert.equal(newOnly.error?.code, Status.INVALID_ARGUMENT);
+      assert.equal(newOnly.error?.details, "Stop offset is before start offset: 2 < 3");
+      const latest = await subscribeRead(env.client, { stream: "lim-answers", startPosition: "LATEST" });
+      assert.deepEqual(latest.messages.map((m) => m.value.toString()), ["c"]);
+      assert.equal(latest.error?.code, Status.RESOURCE_EXHAUSTED);
+      await env.client.pauseStream({ name: "lim-answers" }, { timeoutMs: 5000 });
+      const paused = await rejection(env.client.fetchPartitionMetadata("lim-answers", 0));
+      assert.equal(paused.code, Status.FAILED_PRECONDITION);
+      assert.equal(paused.details, "The request should be sent to partition leader");
+      const unknown = await rejection(env.client.pauseStream({ name: "lim-nope" }, { timeoutMs: 5000 }));
+      assert.deepEqual([unknown.code, unknown.details], [Status.NOT_FOUND, "stream not found"]);
+    });
+
     test("streams an older version saved past the limits: not served, logged, the rest keeps working", T, async () => {
       await env.client.createStream({ name: "lim-good", subject: "lim.good" }, { timeoutMs: 5000 });
       await env.client.publish({ stream: "lim-good", value: Buffer.from("before"), ackPolicy: "LEADER" }, { timeoutMs: 5000 });
