@@ -83,7 +83,7 @@ function http2Call(address: string, headers: Record<string, string>, body: reado
     const req = session.request({ ":method": "POST", "content-type": "application/grpc", te: "trailers", ...headers });
     let status = "";
     req.on("response", (h) => { status = String(h["grpc-status"] ?? ""); });
-    req.on("trailers", (t) => { status = String(t["grpc-status"] ?? status); });
+    req.on("trailers", (t: Record<string, string | string[] | undefined>) => { status = String(t["grpc-status"] ?? status); });
     req.on("data", () => undefined);
     req.on("error", (e: Error) => finish(`error ${e.message}`));
     req.on("close", () => finish(`grpc-status ${status}`));
