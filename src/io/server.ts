@@ -41,7 +41,7 @@ async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ em
     for (const w of natsConfig.warnings) logger.warn({ file: config.nats.embeddedConfig }, w);
   }
   const embedded = await startEmbeddedNats({
-    host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload,
+    host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload, maxControlLine: natsConfig.maxControlLine,
     logger: (level, msg, fields) => logger[level]({ ...fields, component: "embedded-nats" }, msg),
   });
   return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };
