@@ -12,6 +12,7 @@ export type ErrorCode =
   | "ReadonlyPartition"
   | "IncorrectOffset"
   | "MessageTooLarge"
+  | "PayloadTooLarge"
   | "OffsetOutOfRange"
   | "EndOfReadonlyPartition"
   | "StopOffsetReached"

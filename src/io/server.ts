@@ -41,7 +41,7 @@ async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ em
     for (const w of natsConfig.warnings) logger.warn({ file: config.nats.embeddedConfig }, w);
   }
   const embedded = await startEmbeddedNats({
-    host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload,
+    host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload, maxControlLine: natsConfig.maxControlLine,
     logger: (level, msg, fields) => logger[level]({ ...fields, component: "embedded-nats" }, msg),
   });
   return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };
@@ -105,6 +105,8 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
   const brokerConfig = {
     ...brokerConfigFrom(config, serverId, grpc.port), metadataRecovery: options.metadataRecovery === true,
     ...(plantedBugs !== undefined ? { plantedBugs } : {}),
+    // The NATS server's max_payload: larger API publishes are refused at once instead of dropped.
+    ...(nc.info !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
   };
   const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
   // Only now: a broker that refused its data directory (a different id in its metadata) stored nothing.

@@ -111,7 +111,7 @@ test("subscribe start positions and stop positions", () => {
   assert.deepEqual(offsets({ stream: "s", stopPosition: "STOP_OFFSET", stopOffset: 1 }), { offsets: [0, 1], end: "Stop offset reached" });
   assert.deepEqual(offsets({ stream: "s", startPosition: "OFFSET", startOffset: 2, stopPosition: "STOP_LATEST" }), { offsets: [2, 3, 4], end: "Stop offset reached" });
   assert.deepEqual(offsets({ stream: "s", stopPosition: "STOP_TIMESTAMP", stopTimestampNs: ts(30) }), { offsets: [0, 1, 2], end: "Stop offset reached" });
-  assert.deepEqual(offsets({ stream: "s", startPosition: "OFFSET", startOffset: 3, stopPosition: "STOP_OFFSET", stopOffset: 1 }), { error: { code: "InvalidArgument", message: "stop offset 1 is before start offset 3" } });
+  assert.deepEqual(offsets({ stream: "s", startPosition: "OFFSET", startOffset: 3, stopPosition: "STOP_OFFSET", stopOffset: 1 }), { error: { code: "InvalidArgument", message: "Stop offset is before start offset: 1 < 3" } });
   assert.deepEqual(offsets({ stream: "s", partition: 3 }), { error: { code: "PartitionNotFound", message: "No such partition" } });
   h.request({ ...createS, name: "empty", subject: "e" });
   assert.deepEqual(offsets({ stream: "empty", stopPosition: "STOP_LATEST" }), { error: { code: "StreamEmpty", message: "Stream is empty" } });

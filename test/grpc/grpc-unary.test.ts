@@ -99,6 +99,7 @@ const EXPECTED_CODES: Record<ErrorCode, Status> = {
   ReadonlyPartition: Status.FAILED_PRECONDITION,
   IncorrectOffset: Status.UNKNOWN,
   MessageTooLarge: Status.INVALID_ARGUMENT,
+  PayloadTooLarge: Status.UNKNOWN,
   OffsetOutOfRange: Status.INTERNAL,
   EndOfReadonlyPartition: Status.RESOURCE_EXHAUSTED,
   StopOffsetReached: Status.RESOURCE_EXHAUSTED,

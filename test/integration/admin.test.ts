@@ -109,8 +109,11 @@ for (const mode of natsModes()) {
       pm = await env.client.fetchMetadata({ streams: ["adm-pause"] });
       parts = (pm["streamMetadata"] as StreamMeta[])[0]!.partitions;
       assert.deepEqual([0, 1, 2].map((i) => parts[String(i)]!.paused), [true, true, true]);
-      const p1 = (await env.client.fetchPartitionMetadata("adm-pause", 1))["metadata"] as { pauseTimestamps: { firstTimestamp: string } };
+      const p1 = parts["1"] as unknown as { pauseTimestamps: { firstTimestamp: string } };
       assert.ok(BigInt(p1.pauseTimestamps.firstTimestamp) > 0n);
+      // Liftbridge: a paused partition has no running leader to answer FetchPartitionMetadata.
+      const fpm = await rejects(env.client.fetchPartitionMetadata("adm-pause", 1));
+      assert.deepEqual([fpm.code, fpm.details], [Status.FAILED_PRECONDITION, "The request should be sent to partition leader"]);
       assert.equal((await rejects(env.client.pauseStream({ name: "adm-none" }))).code, Status.NOT_FOUND);
       assert.equal((await rejects(env.client.pauseStream({ name: "adm-pause", partitions: [9] }))).code, Status.NOT_FOUND);
     });

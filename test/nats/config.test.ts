@@ -19,7 +19,7 @@ function failure(text: string): string {
 }
 
 test("defaults are nats-server's", () => {
-  assert.deepEqual(parsed(""), { host: "0.0.0.0", port: 4222, maxPayload: 1048576, warnings: [] });
+  assert.deepEqual(parsed(""), { host: "0.0.0.0", port: 4222, maxPayload: 1048576, maxControlLine: 4096, warnings: [] });
 });
 
 test("all three separators, both comment styles, quoted strings", () => {
@@ -29,13 +29,13 @@ test("all three separators, both comment styles, quoted strings", () => {
     port = 4333
     max_payload 2048
   `);
-  assert.deepEqual(c, { host: "127.0.0.1", port: 4333, maxPayload: 2048, warnings: [] });
+  assert.deepEqual(c, { host: "127.0.0.1", port: 4333, maxPayload: 2048, maxControlLine: 4096, warnings: [] });
   assert.equal(parsed("host: '::1'").host, "::1");
   assert.equal(parsed("HOST: localhost, PORT: 5000").port, 5000);
 });
 
 test("listen takes host:port, :port, [v6]:port or a bare port", () => {
-  assert.deepEqual(parsed('listen: "10.0.0.1:4999"'), { host: "10.0.0.1", port: 4999, maxPayload: 1048576, warnings: [] });
+  assert.deepEqual(parsed('listen: "10.0.0.1:4999"'), { host: "10.0.0.1", port: 4999, maxPayload: 1048576, maxControlLine: 4096, warnings: [] });
   assert.equal(parsed("listen: 127.0.0.1:4111").port, 4111);
   assert.equal(parsed("listen: :4555").host, "0.0.0.0");
   assert.equal(parsed('listen: "[::1]:4666"').host, "::1");
@@ -104,7 +104,7 @@ test("loadEmbeddedNatsConfig reads a file and reports an unreadable one", async 
     await writeFile(path, "listen: 127.0.0.1:4300\nmax_payload: 2MB\n");
     const r = await loadEmbeddedNatsConfig(path);
     assert.ok(r.ok);
-    assert.deepEqual(r.value, { host: "127.0.0.1", port: 4300, maxPayload: 2 * 1024 * 1024, warnings: [] });
+    assert.deepEqual(r.value, { host: "127.0.0.1", port: 4300, maxPayload: 2 * 1024 * 1024, maxControlLine: 4096, warnings: [] });
     const missing = await loadEmbeddedNatsConfig(join(dir, "absent.conf"));
     assert.equal(missing.ok, false);
     assert.match(missing.ok ? "" : missing.error.message, /cannot read NATS config/);
@@ -114,4 +114,15 @@ test("loadEmbeddedNatsConfig reads a file and reports an unreadable one", async 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("max_control_line: applied from 4096 up, refused below (the broker's limits assume NATS's default)", () => {
+  assert.equal(parsed("max_control_line: 8192").maxControlLine, 8192);
+  assert.equal(parsed("max_control_line: 4096").maxControlLine, 4096);
+  for (const text of ["max_control_line: 1024", "max_control_line: -1", 'max_control_line: "big"']) {
+    const r = parseEmbeddedNatsConfig(text);
+    assert.ok(!r.ok && /max_control_line/.test(r.error.message), text);
+  }
+  const low = parseEmbeddedNatsConfig("max_control_line: 1024");
+  assert.ok(!low.ok && /must be at least 4096/.test(low.error.message));
 });

@@ -347,3 +347,23 @@ test("close() disconnects clients and frees the port", { timeout: TEST_TIMEOUT_M
   assert.equal(again.port, server.port);
   await again.close();
 });
+
+test("max_control_line applies to whole lines: 4096 by default, larger when configured", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const line = (bytes: number): string => `SUB ${"s".repeat(bytes - "SUB ".length - " 1".length)} 1`;
+  await withServer({ port: 0 }, async (server) => {
+    const fits = await RawClient.open(server.port);
+    fits.write(`CONNECT {"verbose":true}\r\n${line(4096)}\r\n`);
+    await fits.waitFor((t) => (t.match(/\+OK/g) ?? []).length === 2, "+OK for CONNECT and SUB");
+    const over = await RawClient.open(server.port);
+    over.write(`CONNECT {"verbose":false}\r\n${line(4097)}\r\n`);
+    await over.waitFor((t) => t.includes("-ERR 'Maximum Control Line Exceeded'"));
+    await over.waitClosed();
+    fits.destroy();
+  });
+  await withServer({ port: 0, maxControlLine: 8192 }, async (server) => {
+    const wide = await RawClient.open(server.port);
+    wide.write(`CONNECT {"verbose":true}\r\n${line(8192)}\r\n`);
+    await wide.waitFor((t) => (t.match(/\+OK/g) ?? []).length === 2, "+OK for an 8192-byte SUB");
+    wide.destroy();
+  });
+});

@@ -1,7 +1,7 @@
 // The broker's API handlers: validation and error messages as Liftbridge's (spec §2.5), then a
 // metadata op or a NATS publish. Replies to ops wait for the op to be durable.
 import { assertNever } from "../assert.js";
-import { err, ok, type Result } from "../errors.js";
+import { err, ok, type OperatingError, type Result } from "../errors.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
 import { resolveStreamSettings } from "../metadata/stream-config.js";
 import { hasWildcard, isValidPublishSubject } from "../nats/subject.js";
@@ -9,9 +9,10 @@ import type { InputTime, Outputs } from "../outputs.js";
 import type { NodeId } from "../types.js";
 import type { ApiRequest, ApiResponse, BrokerEffect } from "./api-types.js";
 import { applyMetadataOp, checkStreamSettings } from "./broker-metadata.js";
-import type { BrokerState } from "./broker-state.js";
+import { partitionKey, type BrokerState } from "./broker-state.js";
 import { brokerViews, partitionView, streamViews } from "./broker-views.js";
-import { toCreateStreamOp } from "./create-stream-request.js";
+import { MAX_STREAM_NAME_BYTES, toCreateStreamOp, unservableStreamReason } from "./create-stream-request.js";
+import { DEFAULT_MAX_CONTROL_LINE, subscribeLineProblem, utf8ByteLength } from "../nats/control-line.js";
 
 const DONE: ApiResponse = { kind: "done" };
 
@@ -27,7 +28,7 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
   switch (request.kind) {
     case "createStream": {
       const brokers = [state.config.serverId];
-      const op = toCreateStreamOp(request, brokers, partitionCounts(state, brokers), time.wallNs);
+      const op = toCreateStreamOp(request, brokers, partitionCounts(state, brokers), time.wallNs, DEFAULT_MAX_CONTROL_LINE);
       if (!op.ok) return op;
       const settings = checkStreamSettings(state, resolveStreamSettings(state.config.streamDefaults, request.overrides));
       if (!settings.ok) return settings;
@@ -37,8 +38,10 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       if (request.name === "__activity" || request.name === "__cursors") return err("InvalidArgument", "Stream is reserved");
       return done(applyMetadataOp(state, { op: "deleteStream", name: request.name }, time, out));
     case "pauseStream":
+      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
       return done(applyMetadataOp(state, { op: "pauseStream", name: request.name, partitions: request.partitions, resumeAll: request.resumeAll, timestampNs: time.wallNs.toString() }, time, out));
     case "setStreamReadonly":
+      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
       return done(applyMetadataOp(state, { op: "setStreamReadonly", name: request.name, partitions: request.partitions, readonly: request.readonly, timestampNs: time.wallNs.toString() }, time, out));
     case "fetchMetadata":
       return ok({ kind: "metadata", brokers: brokerViews(state), streams: streamViews(state, request.streams) });
@@ -46,6 +49,10 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       const stream = state.metadata.streams.get(request.stream);
       const meta = stream?.partitions[request.partition];
       if (stream === undefined || meta === undefined) return err("PartitionNotFound", "partition not found");
+      // Liftbridge: a paused partition has no leader running (nor has a stream this broker refuses to serve).
+      if (meta.paused || state.partitions.get(partitionKey(stream.name, meta.id))?.log === undefined) {
+        return err("NotLeader", "The request should be sent to partition leader");
+      }
       return ok({ kind: "partitionMetadata", metadata: partitionView(state, stream, meta) });
     }
     case "publish":
@@ -57,9 +64,8 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
 
 function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publish" }>, time: InputTime, out: Outputs<BrokerEffect>): Result<ApiResponse> {
   if (request.stream.length === 0) return err("InvalidArgument", "no stream provided");
-  if (request.ackInbox.length > 0 && !isValidPublishSubject(request.ackInbox)) {
-    return err("InvalidArgument", `ack inbox ${JSON.stringify(request.ackInbox.slice(0, 200))} is not a valid NATS publish subject`);
-  }
+  const clientStrings = publishStringsProblem(request, DEFAULT_MAX_CONTROL_LINE);
+  if (clientStrings !== undefined) return err("InvalidArgument", clientStrings);
   const stream = state.metadata.streams.get(request.stream);
   if (stream === undefined) return err("StreamNotFound", `no such stream: ${request.stream}`);
   const meta = stream.partitions[request.partition];
@@ -73,10 +79,48 @@ function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publi
   }
   const resumed = resumeIfPaused(state, stream.name, request.partition, time, out);
   if (!resumed.ok) return resumed;
+  // Only a stream an older version saved can break the limits; the arithmetic spares every other
+  // publish the full check (names with "/" etc. were refused by every version).
+  if (stream.name.length * 3 > MAX_STREAM_NAME_BYTES || (stream.subject.length + stream.group.length) * 3 + 96 > DEFAULT_MAX_CONTROL_LINE) {
+    const refused = unservableStreamReason(stream, DEFAULT_MAX_CONTROL_LINE);
+    if (refused !== undefined) return err("Internal", `stream ${stream.name.slice(0, 300)} is not served: ${refused}`);
+  }
   const data = state.deps.codec.encodePublish(request, stream.name, meta.subject);
+  const maxPayload = state.config.natsMaxPayload;
+  if (maxPayload !== undefined && data.length > maxPayload) {
+    return { ok: false, error: payloadTooLarge(data.length, maxPayload) };
+  }
   // Behind the resume op (if any): the partition must be subscribed before the message is sent.
   out.sendAfterPersist.push({ subject: meta.subject, data });
   return ok({ kind: "published", ackInbox: request.ackInbox, subject: meta.subject });
+}
+
+/** The error of a publish whose envelope exceeds NATS's max_payload: Liftbridge's text (the NATS client's error, wrapped), with the sizes. */
+export function payloadTooLarge(envelopeBytes: number, maxPayload: number): OperatingError {
+  return {
+    code: "PayloadTooLarge",
+    message: `failed to publish to NATS: nats: maximum payload exceeded (the message is ${envelopeBytes} bytes in its envelope, max_payload is ${maxPayload})`,
+  };
+}
+
+/** Most UTF-8 bytes of a correlation id: it comes back in every ack, which must fit NATS's max_payload too. */
+export const MAX_CORRELATION_ID_BYTES = 4096;
+
+/**
+ * Why a publish's ack inbox or correlation id cannot be used, or undefined: the inbox must be a
+ * NATS publish subject that fits a control line (the broker subscribes and publishes to it).
+ */
+export function publishStringsProblem(request: { readonly ackInbox: string; readonly correlationId: string }, maxControlLine: number): string | undefined {
+  const inbox = request.ackInbox;
+  if (inbox.length > 0) {
+    if (!isValidPublishSubject(inbox)) return `ack inbox ${JSON.stringify(inbox.slice(0, 200))} is not a valid NATS publish subject`;
+    const tooLong = subscribeLineProblem("ack inbox", inbox, "", maxControlLine);
+    if (tooLong !== undefined) return tooLong;
+  }
+  if (request.correlationId.length > MAX_CORRELATION_ID_BYTES / 3 && utf8ByteLength(request.correlationId) > MAX_CORRELATION_ID_BYTES) {
+    return `correlationId is ${utf8ByteLength(request.correlationId)} bytes, more than the ${MAX_CORRELATION_ID_BYTES} allowed (UTF-8)`;
+  }
+  return undefined;
 }
 
 /** Resumes a paused partition (all paused partitions if it was paused with resumeAll). */

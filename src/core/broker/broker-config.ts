@@ -28,6 +28,8 @@ export interface BrokerConfig {
   readonly hwCheckpointIntervalMs: number;
   /** `--metadata-recovery`: start from the intact prefix of a damaged metadata log, moving the rest aside. */
   readonly metadataRecovery?: boolean;
+  /** The NATS server's max_payload (from its INFO): a larger API publish is refused at once. */
+  readonly natsMaxPayload?: number;
   /** Test-only: known mistakes the simulator must catch (the bug bank). Never set in production. */
   readonly plantedBugs?: PlantedBugs;
 }

@@ -14,6 +14,8 @@ import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
 import { partitionKey, type BrokerState } from "./broker-state.js";
 import { Partition } from "./partition.js";
+import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
+import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
 
 /** The directory holding one stream's partitions. */
 export function streamDir(state: BrokerState, stream: string): string {
@@ -67,6 +69,8 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
       return;
     case "streamDeleted":
       for (const meta of change.stream.partitions) stopPartition(state, change.stream, meta, "deleted", out);
+      // A name no directory can have (saved by an older version) has no directory to remove.
+      if (streamDirNameProblem(change.stream.name) !== undefined) return;
       out.persist.push(
         { kind: "removeTree", path: streamDir(state, change.stream.name) },
         { kind: "syncDir", path: joinPath(state.config.dataDir, "streams") },
@@ -94,6 +98,13 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   const key = partitionKey(stream.name, meta.id);
   const existing = state.partitions.get(key);
   if (meta.paused || (existing !== undefined && existing.role.kind === "leader")) {
+    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    return;
+  }
+  const refused = unservableStreamReason(stream, DEFAULT_MAX_CONTROL_LINE);
+  if (refused !== undefined) {
+    // Saved by an older version that did not check the limits: serve the other streams.
+    out.log.push({ level: "error", msg: "stream not served: it breaks a limit; delete it and create it again within the limits", fields: { stream: stream.name.slice(0, 300), partition: meta.id, reason: refused } });
     if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
     return;
   }

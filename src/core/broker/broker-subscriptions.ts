@@ -28,7 +28,7 @@ function startSubscription(state: BrokerState, id: number, request: SubscribeReq
   if (partition === undefined || partition.role.kind !== "leader" || partition.log === undefined) {
     return err("NotLeader", "Server not partition leader");
   }
-  const positions = resolvePositions(request, partition.log);
+  const positions = resolvePositions(request, partition.log, meta.readonly);
   if (!positions.ok) return positions;
   const sub: Subscription = {
     id, stream: request.stream, partition: request.partition,

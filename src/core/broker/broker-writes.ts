@@ -1,5 +1,6 @@
 // The write side of the broker: NATS deliveries into partition batches, persist completions into
 // high watermarks and acks, and the timers (high watermark checkpoint, interval sync, cleaner).
+import { DEFAULT_MAX_CONTROL_LINE, fitsControlLine } from "../nats/control-line.js";
 import { assert } from "../assert.js";
 import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
@@ -181,8 +182,8 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
       if (ack.ackInbox.length === 0 || ack.ackPolicy === "NONE") return;
       // Nor to an inbox that is no publish subject: written into the broker's NATS connection,
       // "x 0\r\nPUB y ..." would publish for the client, and a malformed PUB cost the connection.
-      if (!isValidPublishSubject(ack.ackInbox)) {
-        out.log.push({ level: "warn", msg: "no ack sent: the ack inbox is not a valid NATS publish subject", fields: { ackInbox: ack.ackInbox.slice(0, 200) } });
+      if (!isValidPublishSubject(ack.ackInbox) || !fitsControlLine(ack.ackInbox, DEFAULT_MAX_CONTROL_LINE)) {
+        out.log.push({ level: "warn", msg: "no ack sent: the ack inbox is not a valid NATS publish subject or is longer than NATS's max_control_line", fields: { ackInbox: ack.ackInbox.slice(0, 200) } });
         return;
       }
       const send = { subject: ack.ackInbox, data: state.deps.codec.encodeAck(ack) };

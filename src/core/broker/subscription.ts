@@ -20,16 +20,28 @@ export interface Subscription {
   ready: boolean;
 }
 
-/** Computes the first offset a Subscribe starts at, and its inclusive stop offset if any. */
-export function resolvePositions(request: SubscribeRequest, log: CommitLog): Result<{ start: Offset; stop: Offset | undefined }> {
+/**
+ * Computes the first offset a Subscribe starts at, and its inclusive stop offset if any. On a
+ * readonly partition, STOP_ON_CANCEL ends at the newest offset (Liftbridge), so a subscription
+ * starting past it is refused up front.
+ */
+export function resolvePositions(request: SubscribeRequest, log: CommitLog, readonly = false): Result<{ start: Offset; stop: Offset | undefined }> {
   const start = resolveStart(request, log);
   if (!start.ok) return start;
+  if (request.stopPosition === "STOP_OFFSET" && request.stopOffset < -1) return stopBeforeStart(request.stopOffset, start.value);
   const stop = resolveStop(request, log);
   if (!stop.ok) return stop;
-  if (stop.value !== undefined && stop.value < start.value) {
-    return err("InvalidArgument", `stop offset ${stop.value} is before start offset ${start.value}`);
+  const readonlyEnd = readonly && request.stopPosition === "STOP_ON_CANCEL" && log.newestOffset >= 0 ? log.newestOffset : undefined;
+  const last = stop.value ?? readonlyEnd;
+  if (last !== undefined && last < start.value) {
+    return stopBeforeStart(last, start.value);
   }
   return ok({ start: start.value, stop: stop.value });
+}
+
+/** Liftbridge's refusal of a subscription that would stop before it starts. */
+function stopBeforeStart(stop: number, start: number): Result<never> {
+  return err("InvalidArgument", `Stop offset is before start offset: ${stop} < ${start}`);
 }
 
 function resolveStart(request: SubscribeRequest, log: CommitLog): Result<Offset> {
@@ -56,9 +68,9 @@ function resolveStop(request: SubscribeRequest, log: CommitLog): Result<Offset |
     case "STOP_ON_CANCEL":
       return ok(undefined);
     case "STOP_OFFSET":
-      if (!Number.isSafeInteger(request.stopOffset) || request.stopOffset < 0) {
-        return err("InvalidArgument", `stopOffset ${request.stopOffset} is not a valid offset`);
-      }
+      if (!Number.isSafeInteger(request.stopOffset)) return err("InvalidArgument", `stopOffset ${request.stopOffset} is not a valid offset`);
+      // Liftbridge: -1 is its "wait for new messages" value; other negatives fail the stop < start check.
+      if (request.stopOffset === -1) return ok(undefined);
       return ok(offset(request.stopOffset));
     case "STOP_LATEST":
       if (log.newestOffset < log.oldestOffset) return err("StreamEmpty", "Stream is empty");

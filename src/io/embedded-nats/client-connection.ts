@@ -25,6 +25,7 @@ export interface ClientSubscription {
 /** What a connection needs from its server. */
 export interface ClientHost {
   readonly maxPayload: number;
+  readonly maxControlLine: number;
   readonly maxPendingBytes: number;
   readonly log: NatsLogger;
   publish(from: ClientConnection, subject: string, reply: string | undefined, headerSize: number | undefined, payload: Buffer): void;
@@ -75,7 +76,7 @@ export class ClientConnection {
     private readonly socket: Socket,
     private readonly host: ClientHost,
   ) {
-    this.parser = new ClientParser({ maxPayload: host.maxPayload });
+    this.parser = new ClientParser({ maxPayload: host.maxPayload, maxControlLine: host.maxControlLine });
   }
 
   /** True once the connection is closed or closing; it then takes no input and gets no messages. */

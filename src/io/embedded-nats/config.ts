@@ -3,6 +3,7 @@
 // any other key is reported as a warning, so a config written for nats-server still loads.
 import { readFile } from "node:fs/promises";
 import { err, ok, type Result } from "../../core/errors.js";
+import { DEFAULT_MAX_CONTROL_LINE } from "../../core/nats/control-line.js";
 import { parseConf, type ConfEntry, type ConfMap } from "./conf-parser.js";
 
 /** The settings the embedded NATS server takes from a config file (with nats-server defaults). */
@@ -13,12 +14,16 @@ export interface EmbeddedNatsConfig {
   readonly port: number;
   /** `max_payload` in bytes (default 1 MiB, at most 64 MiB). */
   readonly maxPayload: number;
+  /** `max_control_line` in bytes (default 4096; not below it: the broker's limits assume it). */
+  readonly maxControlLine: number;
   /** Keys that were present but are not supported, one message each. */
   readonly warnings: readonly string[];
 }
 
 /** nats-server's defaults. */
-export const DEFAULT_EMBEDDED_NATS_CONFIG: EmbeddedNatsConfig = { host: "0.0.0.0", port: 4222, maxPayload: 1024 * 1024, warnings: [] };
+export const DEFAULT_EMBEDDED_NATS_CONFIG: EmbeddedNatsConfig = {
+  host: "0.0.0.0", port: 4222, maxPayload: 1024 * 1024, maxControlLine: DEFAULT_MAX_CONTROL_LINE, warnings: [],
+};
 /** nats-server's MAX_PAYLOAD_MAX_SIZE. */
 export const MAX_PAYLOAD_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -55,6 +60,15 @@ function maxPayloadValue(key: string, entry: ConfEntry): number {
   return value;
 }
 
+function maxControlLineValue(key: string, entry: ConfEntry): number {
+  const value = entry.value;
+  if (typeof value !== "number" || !Number.isInteger(value) || value > MAX_PAYLOAD_LIMIT_BYTES) bad(key, entry, "must be a size in bytes");
+  // The broker checks stream subjects and ack inboxes against NATS's default; a lower limit would
+  // let the embedded server refuse the broker's own SUB and PUB lines.
+  if (value < DEFAULT_MAX_CONTROL_LINE) bad(key, entry, `must be at least ${DEFAULT_MAX_CONTROL_LINE} (NATS's default, which the broker's limits assume)`);
+  return value;
+}
+
 function sizeOf(n: number, unit: string): number {
   if (unit === "") return n;
   const power = "kmg".indexOf(unit[0]!) + 1;
@@ -73,7 +87,7 @@ function listenValue(key: string, entry: ConfEntry): { host: string | undefined;
 }
 
 function applyKeys(map: ConfMap): EmbeddedNatsConfig {
-  let { host, port, maxPayload } = DEFAULT_EMBEDDED_NATS_CONFIG;
+  let { host, port, maxPayload, maxControlLine } = DEFAULT_EMBEDDED_NATS_CONFIG;
   const warnings: string[] = [];
   for (const [key, entry] of map) {
     switch (key) {
@@ -93,11 +107,14 @@ function applyKeys(map: ConfMap): EmbeddedNatsConfig {
       case "max_payload":
         maxPayload = maxPayloadValue(key, entry);
         break;
+      case "max_control_line":
+        maxControlLine = maxControlLineValue(key, entry);
+        break;
       default:
         warnings.push(`line ${entry.line}: key "${key}" is not supported by the embedded NATS server and is ignored`);
     }
   }
-  return { host, port, maxPayload, warnings };
+  return { host, port, maxPayload, maxControlLine, warnings };
 }
 
 /** Reads the embedded NATS settings from the text of a nats-server config file. */

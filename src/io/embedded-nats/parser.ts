@@ -3,6 +3,8 @@
 // indexOf per line, however the frame was split), then a payload jump of a known size for PUB and
 // HPUB. A payload that sits whole in one chunk is returned as a view of that chunk, never copied.
 
+import { DEFAULT_MAX_CONTROL_LINE } from "../../core/nats/control-line.js";
+
 /** A CONNECT option object as the client sent it (validated by the server, not here). */
 export type ConnectOptions = Readonly<Record<string, unknown>>;
 
@@ -46,8 +48,8 @@ export interface ParserOptions {
   readonly maxControlLine?: number;
 }
 
-/** nats-server's MAX_CONTROL_LINE_SIZE. */
-export const DEFAULT_MAX_CONTROL_LINE = 4096;
+/** nats-server's MAX_CONTROL_LINE_SIZE (the broker core checks client strings against it). */
+export { DEFAULT_MAX_CONTROL_LINE };
 
 const LF = 10;
 const CR = 13;

@@ -1,5 +1,6 @@
 // The embedded NATS server: a net.Server whose connections speak the core client protocol, with
 // subject routing done by the core's Sublist (the same code the simulator's NATS uses).
+import { DEFAULT_MAX_CONTROL_LINE } from "../../core/nats/control-line.js";
 import { createServer, type Server, type Socket } from "node:net";
 import { Sublist } from "../../core/nats/sublist.js";
 import type { Random } from "../../core/random.js";
@@ -16,6 +17,8 @@ export interface EmbeddedNatsOptions {
   port?: number;
   /** Largest message payload, headers included (default 1 MiB). */
   maxPayload?: number;
+  /** Longest control line in bytes (default 4096). */
+  maxControlLine?: number;
   /** Unsent bytes after which a connection is dropped as a slow consumer (default 64 MiB). */
   maxPendingBytes?: number;
   /** Sent as server_name in INFO (default: the server id). */
@@ -62,6 +65,7 @@ class Router implements ClientHost {
     readonly maxPendingBytes: number,
     readonly log: NatsLogger,
     private readonly random: Random,
+    readonly maxControlLine: number = DEFAULT_MAX_CONTROL_LINE,
   ) {}
 
   publish(from: ClientConnection, subject: string, reply: string | undefined, headerSize: number | undefined, payload: Buffer): void {
@@ -141,7 +145,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   const host = options.host ?? "0.0.0.0";
   const random = options.random ?? mathRandom;
   const log: NatsLogger = options.logger ?? (() => undefined);
-  const router = new Router(options.maxPayload ?? DEFAULT_MAX_PAYLOAD, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, log, random);
+  const router = new Router(options.maxPayload ?? DEFAULT_MAX_PAYLOAD, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, log, random, options.maxControlLine);
   const id = serverId(random);
   const name = options.serverName ?? id;
   let nextClientId = 1;

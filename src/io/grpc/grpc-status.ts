@@ -26,7 +26,8 @@ export function grpcCodeOf(code: ErrorCode): Status {
     case "ReadonlyPartition":
       return Status.FAILED_PRECONDITION;
     case "IncorrectOffset":
-      // Liftbridge reports a rejected expected offset as a plain (Unknown) error.
+    case "PayloadTooLarge":
+      // Liftbridge reports these as plain Go errors, which gRPC sends as Unknown.
       return Status.UNKNOWN;
     case "EndOfReadonlyPartition":
     case "StopOffsetReached":
@@ -43,9 +44,21 @@ export function grpcCodeOf(code: ErrorCode): Status {
   }
 }
 
-/** The gRPC status of an operating error; the message is passed through. */
+/**
+ * Longest status message sent, in characters: a message that quotes a huge client string would
+ * not fit the client's HTTP/2 header limit (16 KiB by default; grpc-message is percent-encoded,
+ * up to 9 bytes per character) and the call would never end.
+ */
+export const MAX_STATUS_DETAILS_CHARS = 1024;
+
+/** `details` cut to MAX_STATUS_DETAILS_CHARS (Liftbridge's own messages are far shorter). */
+export function boundedDetails(details: string): string {
+  return details.length <= MAX_STATUS_DETAILS_CHARS ? details : `${details.slice(0, MAX_STATUS_DETAILS_CHARS - 20)}... (${details.length} chars)`;
+}
+
+/** The gRPC status of an operating error; the message is passed through (bounded). */
 export function statusOf(error: OperatingError): GrpcStatus {
-  return { code: grpcCodeOf(error.code), details: error.message };
+  return { code: grpcCodeOf(error.code), details: boundedDetails(error.message) };
 }
 
 /** The PublishAsyncError.Code a PublishAsync precondition failure is reported with. */
@@ -62,6 +75,7 @@ export function asyncErrorCodeOf(code: ErrorCode): number {
     case "IncorrectOffset":
       return PublishAsyncErrorCode.INCORRECT_OFFSET;
     case "Internal":
+    case "PayloadTooLarge":
     case "DiskFull":
     case "DiskFailed":
     case "CorruptRecord":
@@ -125,5 +139,5 @@ export function statusOfAckError(ackError: number): GrpcStatus | undefined {
 /** Ends a server-streaming call with a status, after whatever was already written. */
 export function endWithStatus(call: { emit(event: "error", e: unknown): boolean }, s: GrpcStatus): void {
   // grpc-js's own 'error' listener records the status and ends the stream, flushing queued writes first.
-  call.emit("error", { code: s.code, details: s.details });
+  call.emit("error", { code: s.code, details: boundedDetails(s.details) });
 }

@@ -5,6 +5,8 @@ import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { Result } from "../../core/errors.js";
 import { subjectProblem } from "../../core/nats/subject.js";
+import { DEFAULT_MAX_CONTROL_LINE, subscribeLineProblem } from "../../core/nats/control-line.js";
+import { payloadTooLarge, publishStringsProblem } from "../../core/broker/broker-api.js";
 import type { BrokerService } from "../broker-service.js";
 import { AckPolicy } from "../wire/api-types.js";
 import { encodePublishEnvelope } from "../wire/envelope.js";
@@ -12,7 +14,7 @@ import type { ReceivedAck } from "./ack-inbox.js";
 import { AckWaiter, decodeAckEnvelope, newAckInbox } from "./ack-inbox.js";
 import type { Decoded } from "./api-service-definition.js";
 import type { GrpcStatus } from "./grpc-status.js";
-import { statusOf, statusOfAckError } from "./grpc-status.js";
+import { boundedDetails, statusOf, statusOfAckError } from "./grpc-status.js";
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
@@ -30,7 +32,7 @@ export function deadlineMsOf(call: { getDeadline(): Date | number }): number | u
 /** Sends a reply through a unary callback. */
 export function sendReply(callback: sendUnaryData<Uint8Array>, reply: Reply): void {
   if (reply.ok) callback(null, reply.bytes);
-  else callback({ code: reply.status.code, details: reply.status.details });
+  else callback({ code: reply.status.code, details: boundedDetails(reply.status.details) });
 }
 
 interface PublishStep {
@@ -66,7 +68,8 @@ async function publishAndWait(step: PublishStep): Promise<Reply> {
     const published = await step.publish();
     return published.ok ? { ok: true, bytes: encodePublishResponse(undefined, "") } : { ok: false, status: statusOf(published.error) };
   }
-  const problem = subjectProblem(step.ackInbox, "subscribe");
+  // Checked before the inbox is subscribed: a SUB line NATS refuses would cost the shared connection.
+  const problem = subjectProblem(step.ackInbox, "subscribe") ?? subscribeLineProblem("ack inbox", step.ackInbox, "", DEFAULT_MAX_CONTROL_LINE);
   if (problem !== undefined) return { ok: false, status: { code: Status.INVALID_ARGUMENT, details: `invalid ackInbox: ${problem}` } };
   const waiter = await AckWaiter.subscribe(step.service.nats, step.ackInbox);
   step.call.once("cancelled", () => waiter.cancel());
@@ -111,12 +114,18 @@ export function handlePublishToSubject(
   const request = call.request;
   if (!request.ok) return sendReply(callback, { ok: false, status: statusOf(request.error) });
   const r = request.value;
-  const problem = subjectProblem(r.subject, "publish");
+  const problem = subjectProblem(r.subject, "publish") ?? subscribeLineProblem("subject", r.subject, "", DEFAULT_MAX_CONTROL_LINE);
   if (problem !== undefined) return sendReply(callback, { ok: false, status: { code: Status.INVALID_ARGUMENT, details: `invalid subject: ${problem}` } });
   const ackInbox = r.ackInbox === "" ? newAckInbox(service.namespace) : r.ackInbox;
+  const strings = publishStringsProblem({ ackInbox, correlationId: r.correlationId }, DEFAULT_MAX_CONTROL_LINE);
+  if (strings !== undefined) return sendReply(callback, { ok: false, status: { code: Status.INVALID_ARGUMENT, details: strings } });
   const envelope = encodePublishEnvelope({
     key: r.key, value: r.value, subject: r.subject, headers: r.headers, ackInbox, correlationId: r.correlationId, ackPolicy: r.ackPolicy,
   });
+  const maxPayload = service.nats.info?.max_payload;
+  if (maxPayload !== undefined && envelope.length > maxPayload) {
+    return sendReply(callback, { ok: false, status: statusOf(payloadTooLarge(envelope.length, maxPayload)) });
+  }
   publishAndWait({
     call, service, ackInbox, ackPolicy: r.ackPolicy,
     publish: () => {

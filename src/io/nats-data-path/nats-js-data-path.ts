@@ -24,6 +24,13 @@ export class NatsJsDataPath implements NatsDataPath {
   }
 
   publish(subject: string, data: Uint8Array, reply: string | undefined): void {
+    // As the protocol data path: nats.js would throw, and an ack too large for NATS (a huge
+    // correlation id from a NATS envelope) must not stop the broker.
+    const maxPayload = this.nc.info?.max_payload;
+    if (maxPayload !== undefined && data.length > maxPayload) {
+      this.logger.warn({ subject: subject.slice(0, 200), bytes: data.length, maxPayload }, "NATS publish larger than the server's max_payload dropped");
+      return;
+    }
     this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
   }
 
