@@ -1,5 +1,5 @@
 // `npm run crash-cycles -- --cycles 50 [--seed s] [--kill-after 300-1500] [--planted-bugs ackBeforePersist]
-// [--damage truncateSegmentTails]`: the crash-cycle suite for longer runs than npm test allows.
+// [--damage truncateSegmentTails] [--kill-at mixed|random|afterAck]`: the crash-cycle suite for longer runs than npm test allows.
 // Prints one line per cycle and the final counts; exits 1 when the checker found anything.
 import { parseArgs } from "node:util";
 import { runCrashCycles } from "./crash-cycles.js";
@@ -14,15 +14,18 @@ async function main(): Promise<number> {
       padding: { type: "string", default: "1024" },
       "planted-bugs": { type: "string" },
       damage: { type: "string", default: "none" },
+      "kill-at": { type: "string", default: "mixed" },
     },
   });
   const [lo, hi] = values["kill-after"].split("-").map(Number);
   if (lo === undefined || hi === undefined || !(lo >= 0 && hi >= lo)) throw new Error(`--kill-after wants min-max ms, got ${values["kill-after"]}`);
   if (values.damage !== "none" && values.damage !== "truncateSegmentTails") throw new Error(`--damage: none or truncateSegmentTails`);
+  const killAt = values["kill-at"];
+  if (killAt !== "mixed" && killAt !== "random" && killAt !== "afterAck") throw new Error(`--kill-at: mixed, random or afterAck`);
   const started = Date.now();
   console.log(`crash cycles: ${values.cycles} cycles, seed ${values.seed}, kill after ${lo}-${hi} ms`);
   const result = await runCrashCycles({
-    cycles: Number(values.cycles), seed: values.seed, killAfterMs: [lo, hi], paddingBytes: Number(values.padding),
+    cycles: Number(values.cycles), seed: values.seed, killAfterMs: [lo, hi], paddingBytes: Number(values.padding), killAt,
     damage: values.damage, log: (line) => console.log(line),
     ...(values["planted-bugs"] !== undefined ? { plantedBugs: values["planted-bugs"] } : {}),
   });

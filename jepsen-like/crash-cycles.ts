@@ -25,12 +25,20 @@ export type Damage =
    */
   | "truncateSegmentTails";
 
+/** When a kill lands: at a random moment, or right after a client got an ack. */
+export type KillMoment = "random" | "afterAck";
+
 /** Options for runCrashCycles. */
 export interface CrashCycleOptions {
   readonly cycles: number;
   readonly seed: string;
   /** Publishing time before each kill is drawn uniformly from [min, max] ms. */
   readonly killAfterMs: readonly [number, number];
+  /**
+   * When the kill lands once that time is up: at once, right after the next ack a client gets
+   * (the moment an ack sent before its write is most likely unwritten), or either, drawn per cycle.
+   */
+  readonly killAt?: KillMoment | "mixed";
   readonly paddingBytes?: number;
   /** Comma-separated planted bug names for LBTS_PLANTED_BUGS. */
   readonly plantedBugs?: string;
@@ -45,6 +53,7 @@ export interface CrashCycleOptions {
 export interface CycleResult {
   readonly cycle: number;
   readonly killAfterMs: number;
+  readonly killAt: KillMoment;
   readonly report: CheckReport;
 }
 
@@ -79,12 +88,14 @@ export async function runCrashCycles(options: CrashCycleOptions): Promise<CrashC
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       const [lo, hi] = options.killAfterMs;
       const killAfterMs = Math.round(lo + random() * (hi - lo));
-      await publishThenKill(broker, natsServer, history, `c${cycle}`, killAfterMs, options.paddingBytes ?? 1024);
+      const mode = options.killAt ?? "mixed";
+      const killAt: KillMoment = mode !== "mixed" ? mode : random() < 0.5 ? "random" : "afterAck";
+      await publishThenKill(broker, natsServer, history, { prefix: `c${cycle}`, killAfterMs, killAt, paddingBytes: options.paddingBytes ?? 1024 });
       if ((options.damage ?? "none") === "truncateSegmentTails") truncateSegmentTails(dataDir);
       broker = await start();
       const report = await withClients(broker, natsServer, (client) => readAndCheck(client, history));
-      cycles.push({ cycle, killAfterMs, report });
-      options.log?.(`cycle ${cycle + 1}/${options.cycles}: killed after ${killAfterMs} ms; ${summarize(report)}`);
+      cycles.push({ cycle, killAfterMs, killAt, report });
+      options.log?.(`cycle ${cycle + 1}/${options.cycles}: killed after ${killAfterMs} ms (${killAt}); ${summarize(report)}`);
       if (!report.ok && options.stopAtFirstFailure === true) break;
     }
     const final = cycles.at(-1)?.report ?? checkHistory(history, new Map());
@@ -108,12 +119,22 @@ async function withClients<T>(broker: BrokerProcess, natsServer: NatsServerProce
   }
 }
 
-/** Starts the publishers, SIGKILLs the broker after `killAfterMs`, then stops the publishers. */
-async function publishThenKill(broker: BrokerProcess, natsServer: NatsServerProcess | undefined, history: PublishHistory, prefix: string, killAfterMs: number, paddingBytes: number): Promise<void> {
+interface CycleShape {
+  readonly prefix: string;
+  readonly killAfterMs: number;
+  readonly killAt: KillMoment;
+  readonly paddingBytes: number;
+}
+
+/** Starts the publishers, SIGKILLs the broker after `killAfterMs` (and an ack), then stops the publishers. */
+async function publishThenKill(broker: BrokerProcess, natsServer: NatsServerProcess | undefined, history: PublishHistory, shape: CycleShape): Promise<void> {
   await withClients(broker, natsServer, async (client, nc) => {
     await brokerNatsReady(client, nc);
+    const { prefix, paddingBytes } = shape;
     const publishers = startMixedPublishers({ stream: STREAM, subject: SUBJECT, client, nc, history, prefix, paddingBytes });
-    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    await new Promise((resolve) => setTimeout(resolve, shape.killAfterMs));
+    // Bounded: publishers that get no acks at all must not stall the run.
+    if (shape.killAt === "afterAck") await Promise.race([history.nextAck(), new Promise((resolve) => setTimeout(resolve, 2000))]);
     await broker.kill();
     await publishers.stop();
   });

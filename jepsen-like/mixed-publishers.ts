@@ -126,7 +126,8 @@ async function asyncPublisher(t: PublisherTarget, name: string, partition: numbe
       const op = t.history.invoke(name, partition);
       window.add(op.id);
       session.send({ stream: t.stream, partition, value: messageValue(op.id, t.paddingBytes), ackPolicy: i % 2 === 0 ? "LEADER" : "ALL", correlationId: op.id });
-      await session.drained();
+      // A killed broker never drains the call: its end (or a bound) must release the sender too.
+      await Promise.race([session.drained(), answers, pause(CALL_TIMEOUT_MS)]);
       await window.room(CALL_TIMEOUT_MS);
     }
     session.cancel();

@@ -43,6 +43,7 @@ export function idOfValue(value: Uint8Array): string | undefined {
 export class PublishHistory {
   private readonly byId = new Map<string, PublishOp>();
   private readonly nextSeq = new Map<string, number>();
+  private ackWaiters: (() => void)[] = [];
 
   /** Records a publish about to be sent; returns its op (the caller sends messageValue(op.id)). */
   invoke(publisher: string, partition: number): PublishOp {
@@ -59,6 +60,14 @@ export class PublishHistory {
     if (op === undefined || op.outcome !== "pending") return;
     op.outcome = "acked";
     op.ackOffset = offset;
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves at the next ack (a nemesis kills the broker right after one). */
+  nextAck(): Promise<void> {
+    return new Promise((resolve) => this.ackWaiters.push(resolve));
   }
 
   /** The broker answered `id` with an error. */
