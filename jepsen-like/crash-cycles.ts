@@ -157,8 +157,9 @@ async function readAndCheck(client: ApiClient, history: PublishHistory): Promise
   const reads = new Map<number, PartitionRead>();
   for (let partition = 0; partition < PARTITIONS; partition++) {
     const r = await subscribeRead(client, { stream: STREAM, partition, startPosition: "EARLIEST", stopPosition: "STOP_LATEST", resume: true }, Infinity, 20_000);
-    // A STOP_LATEST read ends with "Stop offset reached" once it has delivered the latest record.
-    const failed = r.error !== undefined && !/Stop offset reached/.test(r.error.details ?? r.error.message);
+    // A STOP_LATEST read ends with "Stop offset reached" once it has delivered the latest record,
+    // and is refused up front with "Stream is empty" when the partition holds nothing.
+    const failed = r.error !== undefined && !/Stop offset reached|Stream is empty/.test(r.error.details ?? r.error.message);
     reads.set(partition, failed
       ? { error: `${r.error?.code ?? "?"} ${r.error?.details ?? r.error?.message}` }
       : { records: r.messages.map((m) => ({ offset: Number(m.offset), value: m.value })) });

@@ -17,6 +17,7 @@ interface Refusal {
 
 const isFalse = (v: ConfigValue | undefined): boolean => v === false;
 const isZero = (v: ConfigValue | undefined): boolean => v === 0;
+const isMs = (ms: number) => (v: ConfigValue | undefined): boolean => v === ms;
 const isEmpty = (v: ConfigValue | undefined): boolean => v === "" || (Array.isArray(v) && v.length === 0);
 /** A bootstrap list naming only this server describes a one-node cluster, which is what runs. */
 const onlySelf = (v: ConfigValue | undefined, values: ReadonlyMap<ConfigKey, ConfigValue | undefined>): boolean =>
@@ -39,6 +40,9 @@ export const REFUSED_UNLESS_DEFAULT: readonly Refusal[] = [
   { key: "clustering.min.insync.replicas", accepts: atMostOne, only: "1", why: `${SINGLE_NODE}, so no ISR can hold more than one replica` },
   { key: "activity.stream.enabled", accepts: isFalse, only: "false", why: "the activity stream is not implemented" },
   { key: "cursors.stream.partitions", accepts: isZero, only: "0", why: "cursors are not implemented" },
+  // Consumer groups have no on/off key: their RPCs answer Unimplemented, and their timeouts are refused.
+  { key: "groups.consumer.timeout", accepts: isMs(15_000), only: "15s", why: "consumer groups are not implemented" },
+  { key: "groups.coordinator.timeout", accepts: isMs(15_000), only: "15s", why: "consumer groups are not implemented" },
 ];
 
 /** The error for a setting this broker cannot honour: names the key and says it is not supported yet. */
