@@ -60,7 +60,7 @@ export function checkSupportedSettings(values: ReadonlyMap<ConfigKey, ConfigValu
 
 /**
  * Refuses a CreateStream option (proto field name) that asks for a missing feature, by the same
- * rule as the server keys; `serverCleanerIntervalMs` is the one cleaner interval the broker runs.
+ * rule as the server keys (cleanerInterval is checked by the core, which knows the server's interval).
  */
 export function checkSupportedStreamOptions(overrides: StreamOverrides): Result<null> {
   const refuse = (name: string, only: string, why: string): Result<null> => err("InvalidArgument", notSupportedYet(name, only, why));
