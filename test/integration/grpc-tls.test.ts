@@ -17,7 +17,9 @@ const OPENSSL = opensslPath();
 const SKIP = OPENSSL === undefined ? "openssl is not installed; it makes this suite's certificates" : false;
 const GRPC_UNAVAILABLE = 14;
 
-type ApiConstructor = new (address: string, creds: ChannelCredentials) => Client;
+type ApiConstructor = new (address: string, creds: ChannelCredentials, options?: object) => Client;
+/** The server certificate names 127.0.0.1 and localhost; a host name keeps Node from warning about an IP as SNI. */
+const TLS_CHANNEL_OPTIONS = { "grpc.ssl_target_name_override": "localhost" };
 const Api = (loadPackageDefinition(loadSync(API_PROTO_PATH, PROTO_LOADER_OPTIONS)) as unknown as { proto: { API: ApiConstructor } }).proto.API;
 
 /** Calls a unary method with a 3 s deadline; the response or the ServiceError. */
@@ -63,7 +65,7 @@ describe("gRPC TLS on the real process", { skip: SKIP, timeout: 60_000 }, () => 
     const clients: Client[] = [];
     try {
       assert.match(broker.output(), /"tls":"on"/);
-      const tls = new Api(broker.grpcAddress, credentials.createSsl(certs.pem(certs.caCert)));
+      const tls = new Api(broker.grpcAddress, credentials.createSsl(certs.pem(certs.caCert)), TLS_CHANNEL_OPTIONS);
       const plain = new Api(broker.grpcAddress, credentials.createInsecure());
       clients.push(tls, plain);
       await assertWorks(tls, "tls-stream");
@@ -78,7 +80,7 @@ describe("gRPC TLS on the real process", { skip: SKIP, timeout: 60_000 }, () => 
     const broker = await startBrokerProcess({ configYaml: tlsYaml(certs, true) });
     const clients: Client[] = [];
     const client = (creds: ChannelCredentials): Client => {
-      const c = new Api(broker.grpcAddress, creds);
+      const c = new Api(broker.grpcAddress, creds, TLS_CHANNEL_OPTIONS);
       clients.push(c);
       return c;
     };
