@@ -1,6 +1,6 @@
 // Starts a whole broker process in-process: embedded NATS (if asked), the NATS connection, the
 // driver over the data directory, and the gRPC API; close() stops them in reverse order.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { connect, type NatsConnection } from "nats";
 import type { ApiRequest, SubscribeRequest } from "../core/broker/api-types.js";
@@ -10,6 +10,7 @@ import { brokerConfigFrom } from "./broker-config-from.js";
 import { plantedBugsFromEnv } from "./planted-bugs-from-env.js";
 import type { BrokerService, SubscriptionSink } from "./broker-service.js";
 import { listenAddress, type LiftbridgeConfig } from "./config/config-schema.js";
+import { readGrpcTls, type GrpcTlsMaterial } from "./config/grpc-tls.js";
 import { DEFAULT_EMBEDDED_NATS_CONFIG, loadEmbeddedNatsConfig } from "./embedded-nats/config.js";
 import { startEmbeddedNats, type EmbeddedNats } from "./embedded-nats/server.js";
 import { startGrpcServer } from "./grpc/grpc-server.js";
@@ -82,6 +83,9 @@ export interface StartOptions {
 
 /** Starts everything the configuration asks for. */
 export async function startServer(config: LiftbridgeConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  // TLS files first: a bad one stops start-up before anything is bound or written.
+  const tls = readGrpcTls(config.tls, (path) => readFileSync(path));
+  if (!tls.ok) throw new Error(tls.error.message);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const idDisk = new NodeDisk(dataDir);
@@ -98,7 +102,7 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
   // The gRPC port is bound first (it may be ephemeral) so FetchMetadata advertises the real one.
   const proxy = new DeferredService(serverId, config.clustering.namespace, nc);
   const listen = listenAddress(config);
-  const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port });
+  const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port, ...(tls.value !== undefined ? { tls: tls.value } : {}) });
   const crc = bestCrc32c();
   const plantedBugs = plantedBugsFromEnv(process.env);
   if (plantedBugs !== undefined) logger.warn({ plantedBugs }, "planted bugs are switched on (test-only)");
@@ -112,7 +116,7 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
   // Only now: a broker that refused its data directory (a different id in its metadata) stored nothing.
   if (!idStored) storeServerId(idDisk, serverId);
   proxy.target = driver;
-  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind }, "Liftbridge-TS started");
+  logger.info({ serverId, grpc: `${listen.host}:${grpc.port}`, nats: nats.servers.join(","), dataDir, syncPolicy: config.streams.syncPolicy, namespace: config.clustering.namespace, crc32c: crc.native ? "native" : "pure JS", natsDataPath: dataPath.kind, tls: tlsMode(tls.value) }, "Liftbridge-TS started");
   return {
     serverId, grpcPort: grpc.port, natsUrl: nats.servers[0] ?? "", driver,
     close: async () => {
@@ -124,6 +128,12 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
       logger.info({ serverId }, "Liftbridge-TS stopped");
     },
   };
+}
+
+/** How the gRPC port is secured, for the start-up line. */
+function tlsMode(tls: GrpcTlsMaterial | undefined): "off" | "on" | "mutual" {
+  if (tls === undefined) return "off";
+  return tls.clientCa === undefined ? "on" : "mutual";
 }
 
 /** Answers "starting" until the driver exists (the gRPC port is bound before it is created). */

@@ -48,7 +48,7 @@ test("long flags, including Go-style single-dash long names", () => {
   const { config } = run([
     "--server-id", "a", "--namespace", "b", "--data-dir=/d", "--port", "1", "--level", "warn", "--embedded-nats",
     "--embedded-nats-config", "n.conf", "--nats-servers", "nats://x:1", "--raft-bootstrap-seed",
-    "--raft-bootstrap-peers", "a,b,c", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--log-format", "pretty",
+    "--raft-bootstrap-peers", "a", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--log-format", "pretty",
   ]);
   assert.equal(config.clustering.serverId, "a");
   assert.equal(config.clustering.namespace, "b");
@@ -56,7 +56,7 @@ test("long flags, including Go-style single-dash long names", () => {
   assert.equal(config.port, 1);
   assert.equal(config.logging.level, "warn");
   assert.equal(config.clustering.raftBootstrapSeed, true);
-  assert.deepEqual(config.clustering.raftBootstrapPeers, ["a", "b", "c"]);
+  assert.deepEqual(config.clustering.raftBootstrapPeers, ["a"], "a one-node cluster of this server");
   assert.deepEqual([config.tls.cert, config.tls.key], ["c.pem", "k.pem"]);
   assert.equal(config.logging.format, "pretty");
   const go = run(["-id", "x", "-ns", "y", "-data-dir", "/z", "-embedded-nats", "-raft-bootstrap-seed"]).config;

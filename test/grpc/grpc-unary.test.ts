@@ -57,16 +57,31 @@ test("CreateStream maps every Nullable override (durations in ms) and leaves abs
   await client.createStream({
     name: "orders", subject: "orders.in", group: "g", replicationFactor: 0, partitions: 3,
     retentionMaxBytes: { value: "1048576" }, retentionMaxAge: { value: "60000" }, cleanerInterval: { value: "1000" },
-    segmentMaxAge: { value: "3600000" }, autoPauseTime: { value: "500" }, compactMaxGoroutines: { value: 4 },
-    compactEnabled: { value: false }, optimisticConcurrencyControl: { value: true }, minIsr: { value: 2 },
+    segmentMaxAge: { value: "3600000" }, autoPauseTime: { value: "0" }, compactMaxGoroutines: { value: 4 },
+    compactEnabled: { value: false }, optimisticConcurrencyControl: { value: true }, minIsr: { value: 1 }, encryption: { value: false },
   });
   assert.deepEqual(broker.requests, [{
     kind: "createStream", name: "orders", subject: "orders.in", group: "g", replicationFactor: 0, partitions: 3,
     overrides: {
       retentionMaxBytes: 1048576, retentionMaxAgeMs: 60000, cleanerIntervalMs: 1000, segmentMaxAgeMs: 3600000,
-      autoPauseTimeMs: 500, compactMaxGoroutines: 4, minIsr: 2, compactEnabled: false, optimisticConcurrencyControl: true,
+      autoPauseTimeMs: 0, compactMaxGoroutines: 4, minIsr: 1, compactEnabled: false, optimisticConcurrencyControl: true, encryption: false,
     },
   }]);
+});
+
+test("CreateStream refuses options of unimplemented features with InvalidArgument naming the option", async () => {
+  broker.requests.length = 0;
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ encryption: { value: true } }, /^encryption: not supported yet/],
+    [{ autoPauseTime: { value: "500" } }, /^autoPauseTime: not supported yet/],
+    [{ minIsr: { value: 2 } }, /^minIsr: not supported yet/],
+  ];
+  for (const [options, expected] of cases) {
+    const e = await rejection(client.createStream({ name: "s", subject: "s", ...options }));
+    assert.equal(e.code, Status.INVALID_ARGUMENT);
+    assert.match(e.details, expected);
+  }
+  assert.equal(broker.requests.length, 0, "nothing reached the broker");
 });
 
 test("CreateStream rejects an int64 override beyond 2^53 instead of rounding it", async () => {

@@ -30,6 +30,11 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       const brokers = [state.config.serverId];
       const op = toCreateStreamOp(request, brokers, partitionCounts(state, brokers), time.wallNs, DEFAULT_MAX_CONTROL_LINE);
       if (!op.ok) return op;
+      // One cleaner runs for every log, at streams.cleaner.interval: a different per-stream one would be ignored.
+      const cleaner = request.overrides.cleanerIntervalMs;
+      if (cleaner !== undefined && cleaner !== state.config.streamDefaults.cleanerIntervalMs) {
+        return err("InvalidArgument", `cleanerInterval: not supported yet (only the server's streams.cleaner.interval, ${state.config.streamDefaults.cleanerIntervalMs} ms, is accepted: one cleaner runs for every stream)`);
+      }
       const settings = checkStreamSettings(state, resolveStreamSettings(state.config.streamDefaults, request.overrides));
       if (!settings.ok) return settings;
       return done(applyMetadataOp(state, op.value, time, out));

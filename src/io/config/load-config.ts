@@ -14,6 +14,7 @@ import { CONFIG_KEYS, envNameFor, type ConfigKey, type ConfigValue, type KeySpec
 import { buildLiftbridgeConfig, type LiftbridgeConfig } from "./config-schema.js";
 import { flattenConfigFile, type FlatConfig } from "./flatten-config-file.js";
 import { parseConfigValue } from "./parse-value.js";
+import { checkSupportedSettings } from "./unsupported-settings.js";
 
 /** Where a key's effective value came from. */
 export type ConfigSource = "flag" | "env" | "file" | "default";
@@ -77,6 +78,8 @@ export function loadConfig(
   applyDerivedDefaults(values, sources);
   const checked = checkCombinations(values);
   if (!checked.ok) return checked;
+  const supported = checkSupportedSettings(values);
+  if (!supported.ok) return supported;
   const encryptionKey = readEncryptionKey(values.get("streams.encryption") === true, env);
   if (!encryptionKey.ok) return encryptionKey;
   const config = buildLiftbridgeConfig((key) => values.get(key));

@@ -4,6 +4,7 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { BrokerService } from "../broker-service.js";
+import type { GrpcTlsMaterial } from "../config/grpc-tls.js";
 import type { Logger } from "../logger.js";
 import { apiServiceDefinition } from "./api-service-definition.js";
 import { handlePublishAsync } from "./publish-async-handler.js";
@@ -17,6 +18,8 @@ export interface GrpcServerOptions {
   /** 0 picks an ephemeral port. */
   readonly port: number;
   readonly logger?: Logger;
+  /** TLS (and mutual TLS when it holds a client CA); plaintext when absent. */
+  readonly tls?: GrpcTlsMaterial;
 }
 
 /** A running gRPC server. */
@@ -49,9 +52,15 @@ function apiImplementation(service: BrokerService, logger: Logger | undefined): 
   return impl;
 }
 
-function bind(server: Server, address: string): Promise<number> {
+/** Liftbridge's credentials: TLS from tls.key/tls.cert; with a client CA, RequireAndVerifyClientCert. */
+function serverCredentials(tls: GrpcTlsMaterial | undefined): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined);
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+    server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
   });
 }
 
@@ -72,7 +81,7 @@ export async function startGrpcServer(service: BrokerService, options: GrpcServe
   const health = new HealthImplementation();
   health.addToServer(server);
   const host = options.host.includes(":") && !options.host.startsWith("[") ? `[${options.host}]` : options.host;
-  const port = await bind(server, `${host}:${options.port}`);
+  const port = await bind(server, `${host}:${options.port}`, serverCredentials(options.tls));
   for (const name of HEALTH_SERVICES) health.setStatus(name, "SERVING");
   options.logger?.info({ host: options.host, port }, "gRPC API listening");
   let closing: Promise<void> | undefined;

@@ -6,6 +6,7 @@ import type { Result } from "../../core/errors.js";
 import { err, ok } from "../../core/errors.js";
 import type { StreamOverrides } from "../../core/metadata/stream-config.js";
 import { ackPolicyName } from "../broker-wire-codec.js";
+import { checkSupportedStreamOptions } from "../config/unsupported-settings.js";
 import type {
   CreateStreamRequest, NullableInt64, PublishRequest, SubscribeRequest as WireSubscribeRequest,
 } from "../wire/api-types.js";
@@ -51,7 +52,8 @@ export function streamOverridesOf(r: CreateStreamRequest): Result<StreamOverride
     const nullable = r[name];
     if (nullable !== undefined) out[name] = nullable.value;
   }
-  return ok(out as StreamOverrides);
+  const supported = checkSupportedStreamOptions(out);
+  return supported.ok ? ok(out as StreamOverrides) : supported;
 }
 
 /** A CreateStream call as a core request (defaults and validation are the core's). */
