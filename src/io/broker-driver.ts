@@ -26,6 +26,9 @@ import type { DataPathSubscription, NatsDataPath } from "./nats-data-path/nats-d
 import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
 
 
+/** What a request or Subscribe gets once intake has stopped: clients retry, elsewhere if need be. */
+const SHUTTING_DOWN = { ok: false, error: { code: "Unavailable", message: "Server shutting down" } } as const;
+
 interface PendingSubscription {
   readonly sink: SubscriptionSink;
   resolve?: (r: Result<SubscriptionHandle>) => void;
@@ -71,6 +74,8 @@ export class BrokerDriver implements BrokerService {
   private nextId = 1;
   private readonly wallOriginNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   private stopped = false;
+  /** Set at the first moment of a graceful stop: no NATS message or API request is taken after it. */
+  private intakeStopped = false;
   /** Set while applying a step that subscribed to NATS subjects (see apply). */
   private deferApiReplies = false;
   /** Set while a step's persist ops wait for an fdatasync in the thread pool: nothing is stepped. */
@@ -115,7 +120,7 @@ export class BrokerDriver implements BrokerService {
   request(request: ApiRequest): Promise<Result<ApiResponse>> {
     const requestId = this.nextId++;
     return new Promise((resolve) => {
-      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      if (this.intakeStopped) return resolve(SHUTTING_DOWN);
       this.requests.set(requestId, resolve);
       this.enqueue((t) => ({ kind: "apiRequest", requestId, request, ...t }));
     });
@@ -124,14 +129,28 @@ export class BrokerDriver implements BrokerService {
   subscribe(request: SubscribeRequest, sink: SubscriptionSink): Promise<Result<SubscriptionHandle>> {
     const subscriptionId = this.nextId++;
     return new Promise((resolve) => {
-      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      if (this.intakeStopped) return resolve(SHUTTING_DOWN);
       this.subscriptions.set(subscriptionId, { sink, resolve });
-      this.enqueue((t) => ({ kind: "subscribe", subscriptionId, request, ...t }));
+      const maxBytes = sink.firstChunkMaxBytes?.();
+      this.enqueue((t) => ({ kind: "subscribe", subscriptionId, request, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
     });
   }
 
-  /** Stops intake, closes every log (checkpoints, syncs) and unsubscribes; idempotent. */
+  /**
+   * Stops intake at once: unsubscribes from every stream subject and refuses new requests and
+   * subscriptions with Unavailable. What was taken before still goes through the core; idempotent.
+   */
+  stopIntake(): void {
+    if (this.intakeStopped) return;
+    this.intakeStopped = true;
+    for (const sub of this.natsSubs.values()) sub.unsubscribe();
+    this.natsSubs.clear();
+    this.options.logger.info({ queuedInputs: this.queue.size, pendingRequests: this.requests.size }, "intake stopped");
+  }
+
+  /** Stops intake, persists and answers what was taken, closes every log (checkpoints, syncs); idempotent. */
   shutdown(): Promise<void> {
+    this.stopIntake();
     this.shutdownDone ??= this.stop();
     return this.shutdownDone;
   }
@@ -152,6 +171,14 @@ export class BrokerDriver implements BrokerService {
     this.natsSubs.clear();
     await this.dataPath.flush().catch(() => undefined);
     this.disk.closeAll();
+    // Nothing is stepped after the shutdown: whatever still waits on the core gets Unavailable.
+    for (const resolve of this.requests.values()) resolve(SHUTTING_DOWN);
+    this.requests.clear();
+    for (const pending of this.subscriptions.values()) {
+      if (pending.resolve !== undefined) pending.resolve(SHUTTING_DOWN);
+      else pending.sink.end(SHUTTING_DOWN.error);
+    }
+    this.subscriptions.clear();
   }
 
   private enqueue(make: InputMaker): void {
@@ -160,6 +187,8 @@ export class BrokerDriver implements BrokerService {
   }
 
   private enqueueDelivery(delivery: NatsDelivery): void {
+    // Arrived after the intake stop (NATS had sent it before our UNSUB): not taken, never acked.
+    if (this.intakeStopped) return;
     this.queue.pushDelivery(delivery);
     this.schedule();
   }
@@ -264,6 +293,7 @@ export class BrokerDriver implements BrokerService {
   /** Applies a NATS subscribe/unsubscribe effect; true when it subscribed. */
   private applyNatsEffect(effect: BrokerEffect): boolean {
     if (effect.kind === "natsSubscribe") {
+      if (this.intakeStopped) return false; // e.g. a CreateStream taken just before the stop
       const sid = effect.sid;
       const sub = this.dataPath.subscribe(effect.subject, effect.queue, (subject, reply, data) => this.enqueueDelivery({ sid, subject, reply, data }));
       this.natsSubs.set(sid, sub);
@@ -317,7 +347,7 @@ export class BrokerDriver implements BrokerService {
       ok: true,
       value: {
         startOffset: result.value.startOffset,
-        ready: () => this.enqueue((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t })),
+        ready: (maxBytes?: number) => this.enqueue((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t })),
         cancel: () => {
           this.subscriptions.delete(id);
           this.enqueue((t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }));

@@ -98,6 +98,7 @@ const EXPECTED_CODES: Record<ErrorCode, Status> = {
   PartitionPaused: Status.FAILED_PRECONDITION,
   ReadonlyPartition: Status.FAILED_PRECONDITION,
   IncorrectOffset: Status.UNKNOWN,
+  Unavailable: Status.UNAVAILABLE,
   MessageTooLarge: Status.INVALID_ARGUMENT,
   OffsetOutOfRange: Status.INTERNAL,
   EndOfReadonlyPartition: Status.RESOURCE_EXHAUSTED,

@@ -18,6 +18,8 @@ export interface Subscription {
   readonly stopOffset: Offset | undefined;
   /** True when the shell can take another chunk. */
   ready: boolean;
+  /** How many bytes the shell can take in that chunk (undefined: the configured batch size). */
+  readyBytes: number | undefined;
 }
 
 /** Computes the first offset a Subscribe starts at, and its inclusive stop offset if any. */
