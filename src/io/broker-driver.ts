@@ -26,6 +26,12 @@ import type { DataPathSubscription, NatsDataPath } from "./nats-data-path/nats-d
 import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
 
 
+/**
+ * How long one event-loop turn may spend stepping subscribers' ready() inputs, which come after
+ * everything else queued: a herd of subscribers catching up must not delay publishes.
+ */
+const READY_SLICE_MS = 5;
+
 /** What a request or Subscribe gets once intake has stopped: clients retry, elsewhere if need be. */
 const SHUTTING_DOWN = { ok: false, error: { code: "Unavailable", message: "Server shutting down" } } as const;
 
@@ -65,6 +71,9 @@ export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
+  /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
+  private readyInputs: InputMaker[] = [];
+  private readyHead = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly natsSubs = new Map<number, DataPathSubscription>();
@@ -202,11 +211,21 @@ export class BrokerDriver implements BrokerService {
     });
   }
 
-  /** Feeds every queued input to the core, consecutive NATS deliveries as one batch. */
+  /** Feeds every queued input to the core, consecutive NATS deliveries as one batch; then ready() inputs, for a while. */
   private drain(): void {
+    const sliceEnd = performance.now() + READY_SLICE_MS;
     while (!this.stopped && !this.persisting && !this.shutdownStepped) {
-      const input = this.queue.next(this.time());
-      if (input === undefined) break;
+      let input = this.queue.next(this.time());
+      if (input === undefined) {
+        if (this.readyHead === this.readyInputs.length) break;
+        if (performance.now() > sliceEnd) {
+          this.schedule(); // the rest in a later turn, after whatever arrives meanwhile
+          break;
+        }
+        input = this.readyInputs[this.readyHead++]!(this.time());
+        if (this.readyHead === this.readyInputs.length) this.readyInputs = [];
+        if (this.readyInputs.length === 0) this.readyHead = 0;
+      }
       this.stepWith(input);
     }
     if (this.persisting) return; // the persist chain drains again when it is done
@@ -347,7 +366,10 @@ export class BrokerDriver implements BrokerService {
       ok: true,
       value: {
         startOffset: result.value.startOffset,
-        ready: (maxBytes?: number) => this.enqueue((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t })),
+        ready: (maxBytes?: number) => {
+          this.readyInputs.push((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
+          this.schedule();
+        },
         cancel: () => {
           this.subscriptions.delete(id);
           this.enqueue((t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }));

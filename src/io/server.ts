@@ -46,6 +46,7 @@ async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ em
   }
   const embedded = await startEmbeddedNats({
     host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload,
+    maxConnections: natsConfig.maxConnections, connectTimeoutMs: natsConfig.connectTimeoutMs,
     logger: (level, msg, fields) => logger[level]({ ...fields, component: "embedded-nats" }, msg),
   });
   return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };

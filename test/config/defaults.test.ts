@@ -18,7 +18,7 @@ const EXPECTED: Record<string, unknown> = {
   "grpc.connection.idle.timeout": 10 * M,
   "grpc.keepalive.time": 2 * M,
   "grpc.subscriber.max.buffered.bytes": 2621440,
-  "grpc.subscribers.max.buffered.bytes": 268435456,
+  "grpc.subscribers.max.buffered.bytes": 134217728,
   "grpc.subscriber.stall.timeout": 30 * S,
   "grpc.publish.async.max.buffered.bytes": 8388608,
   "shutdown.timeout": 10 * S,

@@ -56,7 +56,7 @@ export const CONFIG_KEYS = [
   { key: "grpc.connection.idle.timeout", type: anyDuration, default: 10 * MINUTE_MS },
   { key: "grpc.keepalive.time", type: anyDuration, default: 2 * MINUTE_MS },
   { key: "grpc.subscriber.max.buffered.bytes", type: { kind: "int", min: 1024, max: MAX }, default: 5 * 512 * 1024 },
-  { key: "grpc.subscribers.max.buffered.bytes", type: { kind: "int", min: 1024, max: MAX }, default: 256 * 1024 * 1024 },
+  { key: "grpc.subscribers.max.buffered.bytes", type: { kind: "int", min: 1024, max: MAX }, default: 128 * 1024 * 1024 },
   { key: "grpc.subscriber.stall.timeout", type: positiveDuration, default: 30 * SECOND_MS },
   { key: "grpc.publish.async.max.buffered.bytes", type: { kind: "int", min: 1024, max: MAX }, default: 8 * 1024 * 1024 },
   { key: "shutdown.timeout", type: positiveDuration, default: 10 * SECOND_MS },

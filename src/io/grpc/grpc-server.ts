@@ -34,7 +34,7 @@ export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
   connectionIdleTimeoutMs: 10 * 60_000,
   keepaliveTimeMs: 2 * 60_000,
   subscriberMaxBufferedBytes: 5 * 512 * 1024,
-  subscribersMaxBufferedBytes: 256 * 1024 * 1024,
+  subscribersMaxBufferedBytes: 128 * 1024 * 1024,
   subscriberStallTimeoutMs: 30_000,
   publishAsyncMaxBufferedBytes: 8 * 1024 * 1024,
 };

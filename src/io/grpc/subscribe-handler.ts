@@ -24,7 +24,7 @@ import type { FramedWriter } from "./http2-stream-of.js";
 import { http2StreamOf } from "./http2-stream-of.js";
 import { framedMessages } from "../wire/message-encoder.js";
 import type { Logger } from "../logger.js";
-import { SubscriberBufferPool, type PoolWaiter } from "./subscriber-buffer-pool.js";
+import { MIN_GRANT_BYTES, SubscriberBufferPool, type PoolWaiter } from "./subscriber-buffer-pool.js";
 import type { OpenCalls, StoppableCall } from "./open-calls.js";
 
 type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
@@ -52,7 +52,7 @@ export interface SubscriberLimits {
 
 /** The defaults of docs/configuration.md, with a pool of their own (for tests and embedders). */
 export function defaultSubscriberLimits(): SubscriberLimits {
-  return { maxBufferedBytes: 5 * 512 * 1024, stallTimeoutMs: 30_000, pool: new SubscriberBufferPool(256 * 1024 * 1024) };
+  return { maxBufferedBytes: 5 * 512 * 1024, stallTimeoutMs: 30_000, pool: new SubscriberBufferPool(128 * 1024 * 1024) };
 }
 
 /** The memory a chunk holds: its whole buffer when it owns it. */
@@ -70,6 +70,8 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
   private chunksInFlight = 0;
   /** Memory of the chunks in flight (counted in the pool too). */
   private bytesInFlight = 0;
+  /** Pool memory reserved for the chunk the broker may send next (see grant()). */
+  private reserved = 0;
   /** When the HTTP/2 stream last took a chunk, or the first chunk went out after an empty spell. */
   private lastProgressMs = 0;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -95,8 +97,27 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
 
   /** The first chunk's size, before any ready(): what the caps allow (at least one record). */
   firstChunkMaxBytes(): number {
-    return Math.max(1, Math.min(this.limits.maxBufferedBytes, this.limits.pool.fairShare));
+    return this.grant() ?? Math.min(MIN_GRANT_BYTES, this.limits.maxBufferedBytes);
   }
+
+  /**
+   * The most the broker may send in the next chunk, reserved in the pool until it comes (so
+   * grants to many calls at once cannot add up past the pool), or undefined to wait. A call with
+   * nothing buffered always gets MIN_GRANT_BYTES, outside the pool if need be: a subscriber that
+   * reads is never starved by ones that do not (they hold the pool until their stall timeout), at
+   * a cost of at most that much per call beyond the pool.
+   */
+  private grant(): number | undefined {
+    const floor = Math.min(MIN_GRANT_BYTES, this.limits.maxBufferedBytes);
+    const shared = Math.min(this.limits.maxBufferedBytes - this.bytesInFlight, this.limits.pool.fairShare);
+    if (shared >= floor) {
+      this.reserved = shared;
+      this.limits.pool.take(shared);
+      return shared;
+    }
+    return this.bytesInFlight === 0 ? floor : undefined;
+  }
+
 
   /** Marks the call over and gives its memory back to the pool. */
   private finish(): void {
@@ -104,8 +125,9 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
     this.calls?.remove(this);
     if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
     this.limits.pool.leave(this);
-    this.limits.pool.give(this.bytesInFlight);
+    this.limits.pool.give(this.bytesInFlight + this.reserved);
     this.bytesInFlight = 0;
+    this.reserved = 0;
     this.spareChunks.length = 0;
   }
 
@@ -137,7 +159,11 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
     }
     if (this.done) return;
     const handle = this.handle!;
+    // The chunk takes (at most about) what was reserved for it: charged below by its real size.
+    const reservedForChunk = this.reserved;
     if (records.count === 0) {
+      this.reserved = 0;
+      this.limits.pool.give(reservedForChunk);
       setImmediate(() => this.askReady());
       return;
     }
@@ -145,11 +171,13 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
     const frames = http2 === undefined ? encodeSubscriberFrames(stream, partition, records) : encodeSubscriberFrames(stream, partition, records, (size) => this.chunkBuffer(size));
     // Caught up (a small chunk): the spare memory of a catch-up read is not needed any more.
     if (frames.length < RECYCLED_CHUNK_MIN_BYTES) this.spareChunks.length = 0;
+    this.reserved = 0;
     const memory = memoryOf(frames);
     if (this.bytesInFlight === 0) this.lastProgressMs = performance.now();
     this.chunksInFlight++;
     this.bytesInFlight += memory;
     this.limits.pool.take(memory);
+    this.limits.pool.give(reservedForChunk);
     this.armStallTimer();
     const written = (error?: Error | null): void => {
       if (this.done) return;
@@ -180,10 +208,10 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
   /** Tells the broker to send the next chunk, of what the caps leave, or owes it until they allow one. */
   private askReady(): void {
     if (this.done) return;
-    const grant = Math.min(this.limits.maxBufferedBytes - this.bytesInFlight, this.limits.pool.fairShare);
-    if (this.chunksInFlight >= MAX_CHUNKS_IN_FLIGHT || grant <= 0) {
+    const grant = this.chunksInFlight >= MAX_CHUNKS_IN_FLIGHT ? undefined : this.grant();
+    if (grant === undefined) {
       this.readyOwed = true;
-      if (this.limits.pool.fairShare === 0) this.limits.pool.wait(this);
+      if (this.chunksInFlight < MAX_CHUNKS_IN_FLIGHT && this.limits.pool.fairShare < MIN_GRANT_BYTES) this.limits.pool.wait(this);
       return;
     }
     this.readyOwed = false;
@@ -236,7 +264,7 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
     if (size < RECYCLED_CHUNK_MIN_BYTES) return new Uint8Array(size);
     const i = this.spareChunks.findIndex((b) => b.byteLength >= size);
     // A recycled chunk's rounding counts against the call's cap: round up only where it fits.
-    const roomy = this.bytesInFlight + RECYCLED_CHUNK_BYTES <= this.limits.maxBufferedBytes;
+    const roomy = this.bytesInFlight + RECYCLED_CHUNK_BYTES <= this.limits.maxBufferedBytes && RECYCLED_CHUNK_BYTES <= this.reserved;
     const memory = i >= 0 ? this.spareChunks.splice(i, 1)[0]! : new ArrayBuffer(roomy ? Math.max(size, RECYCLED_CHUNK_BYTES) : size);
     return new Uint8Array(memory, 0, size);
   }

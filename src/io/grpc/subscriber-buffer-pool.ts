@@ -5,6 +5,9 @@
 // catch-up readers starting at once cannot all be granted the whole pool; one that finds nothing
 // to take waits, first come first served, until memory returns.
 
+/** The smallest grant worth a read: smaller shares wait rather than churn one record at a time. */
+export const MIN_GRANT_BYTES = 32 * 1024;
+
 /** A call waiting for pool memory. */
 export interface PoolWaiter {
   /** The pool has memory again: ask for it. */
@@ -48,7 +51,7 @@ export class SubscriberBufferPool {
   give(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
     for (const waiter of this.waiters) {
-      if (this.fairShare === 0) break;
+      if (this.fairShare < MIN_GRANT_BYTES) break;
       this.waiters.delete(waiter);
       waiter.poolReady();
     }
