@@ -69,7 +69,10 @@ test("SIGTERM during steady publishing: intake stops at once, acked messages sur
     const asyncLoop = (async () => {
       for (let i = 0; !stopping; i++) {
         const value = `a-${i}`;
-        if (!pa.send({ stream: STREAM, value: Buffer.from(value), correlationId: value, ackPolicy: "LEADER" })) await pa.drained();
+        // drained() never resolves once the call has ended: wait for it a little at a time.
+        if (!pa.send({ stream: STREAM, value: Buffer.from(value), correlationId: value, ackPolicy: "LEADER" })) {
+          await Promise.race([pa.drained(), new Promise((r) => setTimeout(r, 50))]);
+        }
         await new Promise((r) => setTimeout(r, 1));
       }
     })();

@@ -2,8 +2,8 @@
 // gRPC health service (SERVING for "" and "proto.API" while up, NOT_SERVING once closing).
 // Limits (grpc.* keys): connections are capped and closed when idle, Subscribe and PublishAsync
 // buffers are capped, and a graceful close ends streaming calls with UNAVAILABLE.
-import type { ServerOptions, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerOptions, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Server, ServerCredentials, status as Status } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { BrokerService } from "../broker-service.js";
 import type { Logger } from "../logger.js";
@@ -14,7 +14,7 @@ import { handleSubscribe } from "./subscribe-handler.js";
 import { coreUnaryHandler, UNIMPLEMENTED_METHODS, unimplementedHandler } from "./unary-handlers.js";
 import type { GrpcLimits } from "../config/config-schema.js";
 import { listenForGrpc } from "./grpc-listener.js";
-import { OpenCalls } from "./open-calls.js";
+import { OpenCalls, type StoppableCall } from "./open-calls.js";
 import { SubscriberBufferPool } from "./subscriber-buffer-pool.js";
 import type { SubscriberLimits } from "./subscribe-handler.js";
 
@@ -38,6 +38,8 @@ export const DEFAULT_GRPC_LIMITS: GrpcLimits = {
   subscriberStallTimeoutMs: 30_000,
   publishAsyncMaxBufferedBytes: 8 * 1024 * 1024,
 };
+/** How long a close waits for the acks in flight over NATS before answering what is left UNAVAILABLE. */
+const ACK_FLUSH_WAIT_MS = 1000;
 /** How long a keepalive ping may go unanswered before the connection is closed. */
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 
@@ -75,13 +77,38 @@ function apiImplementation(service: BrokerService, logger: Logger | undefined, l
     FetchMetadata: coreUnaryHandler(service, "FetchMetadata"),
     FetchPartitionMetadata: coreUnaryHandler(service, "FetchPartitionMetadata"),
     Subscribe: (call: Parameters<typeof handleSubscribe>[1]) => handleSubscribe(service, call, subscriberLimits, calls),
-    Publish: (call: Parameters<typeof handlePublish>[1], cb: Parameters<typeof handlePublish>[2]) => handlePublish(service, call, cb),
+    Publish: stoppable(calls, (call: Parameters<typeof handlePublish>[1], cb: Parameters<typeof handlePublish>[2]) => handlePublish(service, call, cb)),
     PublishAsync: (call: Parameters<typeof handlePublishAsync>[1]) => handlePublishAsync(service, call, logger, limits.publishAsyncMaxBufferedBytes, calls),
-    PublishToSubject: (call: Parameters<typeof handlePublishToSubject>[1], cb: Parameters<typeof handlePublishToSubject>[2]) =>
-      handlePublishToSubject(service, call, cb),
+    PublishToSubject: stoppable(calls, (call: Parameters<typeof handlePublishToSubject>[1], cb: Parameters<typeof handlePublishToSubject>[2]) =>
+      handlePublishToSubject(service, call, cb)),
   };
   for (const method of UNIMPLEMENTED_METHODS) impl[method] = unimplementedHandler(method);
   return impl;
+}
+
+/**
+ * A unary publish that a stopping server answers UNAVAILABLE if its ack has not come by then: its
+ * message went to NATS but the broker no longer takes any, so the ack would never come and the
+ * client would wait for its deadline (or get CANCELLED when the server is forced down).
+ */
+function stoppable<Req>(calls: OpenCalls, handler: (call: ServerUnaryCall<Req, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void) {
+  return (call: ServerUnaryCall<Req, Uint8Array>, callback: sendUnaryData<Uint8Array>): void => {
+    let answered = false;
+    const entry: StoppableCall = {
+      stopServing: () => {
+        answer({ code: Status.UNAVAILABLE, details: "Server shutting down" });
+        return Promise.resolve();
+      },
+    };
+    const answer: sendUnaryData<Uint8Array> = (...args) => {
+      if (answered) return;
+      answered = true;
+      calls.remove(entry);
+      callback(...args);
+    };
+    calls.add(entry);
+    handler(call, answer);
+  };
 }
 
 /** grpc-js options for the idle timeout and keepalive (a zero duration leaves grpc-js's "never"). */
@@ -129,6 +156,8 @@ export async function startGrpcServer(service: BrokerService, options: GrpcServe
         listener.close();
         // Let health watchers see NOT_SERVING before connections get GOAWAY.
         await new Promise((resolve) => setImmediate(resolve));
+        // Acks of what the broker took are on their way over NATS: have them in hand first.
+        await Promise.race([service.nats.flush().catch(() => undefined), new Promise((r) => setTimeout(r, ACK_FLUSH_WAIT_MS))]);
         await calls.stopAll();
         await shutdown(server, graceMs);
         options.logger?.info({ port }, "gRPC API closed");

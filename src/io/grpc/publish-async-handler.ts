@@ -53,7 +53,6 @@ class PublishAsyncSession implements StoppableCall {
   private queuedBytes = 0;
   /** Set once the server stops: the call ends with UNAVAILABLE when its acks are answered. */
   private stopping = false;
-  private readonly finishedWaiters: (() => void)[] = [];
 
   constructor(
     private readonly service: BrokerService,
@@ -107,7 +106,7 @@ class PublishAsyncSession implements StoppableCall {
     if (error?.code === "Unavailable") {
       // The broker stopped taking requests: end the call with UNAVAILABLE once the rest is answered.
       if (expectAck) this.inflight = Math.max(0, this.inflight - 1);
-      void this.stopServing();
+      this.drainAndEnd();
       return;
     }
     if (error !== undefined) {
@@ -159,17 +158,24 @@ class PublishAsyncSession implements StoppableCall {
     else endWithStatus(this.call, { code: Status.RESOURCE_EXHAUSTED, details });
   }
 
-  /** The server is stopping: take nothing more, answer what was taken (up to the ack timeout), then UNAVAILABLE. */
-  stopServing(): Promise<void> {
-    if (this.finished) return Promise.resolve();
-    const ended = new Promise<void>((resolve) => this.finishedWaiters.push(resolve));
+  /** The broker refused a request (it is stopping): take nothing more, answer what was taken (up to the ack timeout), then UNAVAILABLE. */
+  private drainAndEnd(): void {
     if (!this.stopping) {
       this.stopping = true;
       this.call.pause();
       this.closeTimer ??= setTimeout(() => this.finish(true), ASYNC_ACK_TIMEOUT_MS);
-      this.maybeFinish();
     }
-    return ended;
+    this.maybeFinish();
+  }
+
+  /**
+   * The server is stopping and the acks in flight over NATS have been delivered (the server
+   * flushed its NATS connection first): what has no ack by now never will, so end with UNAVAILABLE.
+   */
+  stopServing(): Promise<void> {
+    this.stopping = true;
+    this.finish(true);
+    return Promise.resolve();
   }
 
   /** Stops reading requests while the core or the client is behind, and resumes when caught up. */
@@ -204,7 +210,6 @@ class PublishAsyncSession implements StoppableCall {
     this.calls?.remove(this);
     if (endCall && this.stopping) endWithStatus(this.call, { code: Status.UNAVAILABLE, details: "Server shutting down" });
     else if (endCall) this.call.end();
-    for (const resolve of this.finishedWaiters.splice(0)) resolve();
   }
 }
 
