@@ -8,10 +8,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { constants as http2Constants } from "node:http2";
+import { connect } from "nats";
 import { status as Status } from "@grpc/grpc-js";
+import { killOnExit } from "../../jepsen-like/nats-server-process.js";
 import { startBrokerProcess } from "../../jepsen-like/broker-process.js";
 import { createApiClient, type ApiClient } from "../../jepsen-like/grpc-test-client.js";
-import { subscribeRead, waitForHighWatermark, within } from "../../jepsen-like/integration-fixture.js";
+import { subscribeRead, waitForHighWatermark, waitUntil, within } from "../../jepsen-like/integration-fixture.js";
 
 const STREAM = "graceful";
 const PUBLISHERS = 6;
@@ -50,6 +56,18 @@ test("SIGTERM during steady publishing: intake stops at once, acked messages sur
   const client = createApiClient(broker.grpcAddress);
   try {
     await client.createStream({ subject: "graceful.s", name: STREAM });
+    // 400 KiB for two subscribers that never read: their data outgrows their HTTP/2 windows.
+    const nc = await connect({ servers: broker.natsUrl });
+    for (let i = 0; i < 100; i++) nc.publish("graceful.s", new Uint8Array(4096));
+    await nc.flush();
+    await nc.close();
+    await waitForHighWatermark(client, STREAM, 0, 99, 10_000);
+    const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "jepsen-like", "idle-subscribers.js");
+    const idle = spawn(process.execPath, [script, broker.grpcAddress, STREAM, "2", "1", "2"], { stdio: ["pipe", "pipe", "inherit"] });
+    killOnExit(idle);
+    let idleOut = "";
+    idle.stdout.on("data", (d: Buffer) => { idleOut += d.toString(); });
+    await waitUntil(() => idleOut.includes("opened 2"), 10_000, "two idle subscribers open");
     const live = subscribeRead(client, { stream: STREAM, partition: 0, startPosition: "NEW_ONLY" }, Infinity, 30_000);
     const pa = client.publishAsync();
     const asyncAcked: Acked[] = [];
@@ -100,6 +118,9 @@ test("SIGTERM during steady publishing: intake stops at once, acked messages sur
     assert.equal(subOutcome.error?.code, Status.UNAVAILABLE, `live Subscribe ends with UNAVAILABLE, got ${subOutcome.error?.code} ${subOutcome.error?.details}`);
     assert.equal(asyncError?.code, Status.UNAVAILABLE, `PublishAsync ends with UNAVAILABLE, got ${asyncError?.code}`);
     assert.match(broker.output(), /intake stopped/);
+    // Subscribers that do not read are not waited for: their streams are reset with REFUSED_STREAM (UNAVAILABLE).
+    await waitUntil(() => idleOut.includes(`rst=${http2Constants.NGHTTP2_REFUSED_STREAM}x2`), 5000, `idle subscribers reset, got ${idleOut}`);
+    idle.kill("SIGKILL");
 
     // Restart on the same data: every acked message is there, at its acked offset.
     const again = await startBrokerProcess({ dataDir });

@@ -7,7 +7,7 @@
 import type { ServerHttp2Stream } from "node:http2";
 
 /** What the fast path needs from the HTTP/2 stream: write, and close (reset) for a client that stopped reading. */
-export type FramedWriter = Pick<ServerHttp2Stream, "write" | "close">;
+export type FramedWriter = Pick<ServerHttp2Stream, "write" | "close" | "closed">;
 
 const MAX_INTERCEPTOR_DEPTH = 16;
 

@@ -32,6 +32,9 @@ type SubscribeCall = ServerWritableStream<Decoded<"Subscribe">, Uint8Array>;
 /** Chunks written but not yet taken by the HTTP/2 stream, at most. */
 export const MAX_CHUNKS_IN_FLIGHT = 2;
 
+/** How long an UNAVAILABLE end waits behind data the client has not taken before the stream is reset. */
+const UNREAD_TRAILERS_WAIT_MS = 500;
+
 /** Chunks at least this large are written into recycled memory. */
 const RECYCLED_CHUNK_MIN_BYTES = 64 * 1024;
 /** The size recycled chunk memory is allocated with: a full chunk (1 MiB of records) and its framing. */
@@ -148,8 +151,16 @@ class SubscribeSession implements SubscriptionSink, PoolWaiter, StoppableCall {
 
   failed(s: GrpcStatus): void {
     if (this.done) return;
+    const buffered = this.bytesInFlight > 0;
     this.finish();
     endWithStatus(this.call, s);
+    const http2 = this.http2;
+    if (!buffered || s.code !== Status.UNAVAILABLE || http2 === undefined) return;
+    // A stopping server must not wait for a client that does not read (its trailers queue behind
+    // the data): if they are not out soon, reset with REFUSED_STREAM, which clients report as UNAVAILABLE.
+    setTimeout(() => {
+      if (!http2.closed) http2.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+    }, UNREAD_TRAILERS_WAIT_MS).unref();
   }
 
   records(stream: string, partition: number, records: StoredRecords): void {
