@@ -23,8 +23,8 @@ const EARLIEST = 2;
 const IDLE_SUBSCRIBERS = 2000;
 const CHILDREN = 2;
 const CONNECTIONS_PER_CHILD = 20;
-/** The stated bound: RSS growth over the idle broker with 2,000 stalled subscribers (pool 128 MiB by default). */
-const RSS_GROWTH_BOUND_MIB = 400;
+/** The stated bound: RSS growth over the idle broker with 2,000 stalled subscribers (pool 128 MiB by default; measured 347-365 MiB). */
+const RSS_GROWTH_BOUND_MIB = 450;
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
