@@ -17,6 +17,8 @@ export interface BrokerProcessOptions {
   natsUrl?: string;
   /** YAML written to a temp file and passed with --config. */
   configYaml?: string;
+  /** Lines appended to the embedded NATS server's config file (nats-server format). */
+  natsConfigExtra?: string;
   extraArgs?: string[];
   /** Extra environment variables (on top of this process's environment). */
   env?: Record<string, string>;
@@ -99,7 +101,7 @@ function brokerArgs(options: BrokerProcessOptions, dataDir: string, tempDir: str
     args.push("--nats-servers", options.natsUrl);
   } else {
     const natsConfig = join(tempDir, "embedded-nats.conf");
-    writeFileSync(natsConfig, "host: 127.0.0.1\nport: -1\n");
+    writeFileSync(natsConfig, "host: 127.0.0.1\nport: -1\n" + (options.natsConfigExtra ?? ""));
     args.push("--embedded-nats-config", natsConfig);
   }
   if (options.configYaml !== undefined) {

@@ -21,6 +21,8 @@ export type ErrorCode =
   | "DiskFull"
   | "DiskFailed"
   | "Unimplemented"
+  /** The broker is stopping (or not serving yet): try again, elsewhere if need be. */
+  | "Unavailable"
   | "Internal";
 
 /** An operating error: a code to branch on and a message for people. */

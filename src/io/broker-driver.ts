@@ -26,6 +26,15 @@ import type { DataPathSubscription, NatsDataPath } from "./nats-data-path/nats-d
 import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
 
 
+/**
+ * How long one event-loop turn may spend stepping subscribers' ready() inputs, which come after
+ * everything else queued: a herd of subscribers catching up must not delay publishes.
+ */
+const READY_SLICE_MS = 5;
+
+/** What a request or Subscribe gets once intake has stopped: clients retry, elsewhere if need be. */
+const SHUTTING_DOWN = { ok: false, error: { code: "Unavailable", message: "Server shutting down" } } as const;
+
 interface PendingSubscription {
   readonly sink: SubscriptionSink;
   resolve?: (r: Result<SubscriptionHandle>) => void;
@@ -62,6 +71,9 @@ export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
+  /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
+  private readyInputs: InputMaker[] = [];
+  private readyHead = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly natsSubs = new Map<number, DataPathSubscription>();
@@ -71,6 +83,8 @@ export class BrokerDriver implements BrokerService {
   private nextId = 1;
   private readonly wallOriginNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   private stopped = false;
+  /** Set at the first moment of a graceful stop: no NATS message or API request is taken after it. */
+  private intakeStopped = false;
   /** Set while applying a step that subscribed to NATS subjects (see apply). */
   private deferApiReplies = false;
   /** Set while a step's persist ops wait for an fdatasync in the thread pool: nothing is stepped. */
@@ -117,7 +131,7 @@ export class BrokerDriver implements BrokerService {
   request(request: ApiRequest): Promise<Result<ApiResponse>> {
     const requestId = this.nextId++;
     return new Promise((resolve) => {
-      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      if (this.intakeStopped) return resolve(SHUTTING_DOWN);
       this.requests.set(requestId, resolve);
       this.enqueue((t) => ({ kind: "apiRequest", requestId, request, ...t }));
     });
@@ -126,14 +140,28 @@ export class BrokerDriver implements BrokerService {
   subscribe(request: SubscribeRequest, sink: SubscriptionSink): Promise<Result<SubscriptionHandle>> {
     const subscriptionId = this.nextId++;
     return new Promise((resolve) => {
-      if (this.stopped) return resolve({ ok: false, error: { code: "Internal", message: "Server shutting down" } });
+      if (this.intakeStopped) return resolve(SHUTTING_DOWN);
       this.subscriptions.set(subscriptionId, { sink, resolve });
-      this.enqueue((t) => ({ kind: "subscribe", subscriptionId, request, ...t }));
+      const maxBytes = sink.firstChunkMaxBytes?.();
+      this.enqueue((t) => ({ kind: "subscribe", subscriptionId, request, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
     });
   }
 
-  /** Stops intake, closes every log (checkpoints, syncs) and unsubscribes; idempotent. */
+  /**
+   * Stops intake at once: unsubscribes from every stream subject and refuses new requests and
+   * subscriptions with Unavailable. What was taken before still goes through the core; idempotent.
+   */
+  stopIntake(): void {
+    if (this.intakeStopped) return;
+    this.intakeStopped = true;
+    for (const sub of this.natsSubs.values()) sub.unsubscribe();
+    this.natsSubs.clear();
+    this.options.logger.info({ queuedInputs: this.queue.size, pendingRequests: this.requests.size }, "intake stopped");
+  }
+
+  /** Stops intake, persists and answers what was taken, closes every log (checkpoints, syncs); idempotent. */
   shutdown(): Promise<void> {
+    this.stopIntake();
     this.shutdownDone ??= this.stop();
     return this.shutdownDone;
   }
@@ -154,6 +182,14 @@ export class BrokerDriver implements BrokerService {
     this.natsSubs.clear();
     await this.dataPath.flush().catch(() => undefined);
     this.disk.closeAll();
+    // Nothing is stepped after the shutdown: whatever still waits on the core gets Unavailable.
+    for (const resolve of this.requests.values()) resolve(SHUTTING_DOWN);
+    this.requests.clear();
+    for (const pending of this.subscriptions.values()) {
+      if (pending.resolve !== undefined) pending.resolve(SHUTTING_DOWN);
+      else pending.sink.end(SHUTTING_DOWN.error);
+    }
+    this.subscriptions.clear();
   }
 
   private enqueue(make: InputMaker): void {
@@ -162,6 +198,8 @@ export class BrokerDriver implements BrokerService {
   }
 
   private enqueueDelivery(delivery: NatsDelivery): void {
+    // Arrived after the intake stop (NATS had sent it before our UNSUB): not taken, never acked.
+    if (this.intakeStopped) return;
     this.queue.pushDelivery(delivery);
     this.schedule();
   }
@@ -175,11 +213,21 @@ export class BrokerDriver implements BrokerService {
     });
   }
 
-  /** Feeds every queued input to the core, consecutive NATS deliveries as one batch. */
+  /** Feeds every queued input to the core, consecutive NATS deliveries as one batch; then ready() inputs, for a while. */
   private drain(): void {
+    const sliceEnd = performance.now() + READY_SLICE_MS;
     while (!this.stopped && !this.persisting && !this.shutdownStepped) {
-      const input = this.queue.next(this.time());
-      if (input === undefined) break;
+      let input = this.queue.next(this.time());
+      if (input === undefined) {
+        if (this.readyHead === this.readyInputs.length) break;
+        if (performance.now() > sliceEnd) {
+          this.schedule(); // the rest in a later turn, after whatever arrives meanwhile
+          break;
+        }
+        input = this.readyInputs[this.readyHead++]!(this.time());
+        if (this.readyHead === this.readyInputs.length) this.readyInputs = [];
+        if (this.readyInputs.length === 0) this.readyHead = 0;
+      }
       this.stepWith(input);
     }
     if (this.persisting) return; // the persist chain drains again when it is done
@@ -266,6 +314,7 @@ export class BrokerDriver implements BrokerService {
   /** Applies a NATS subscribe/unsubscribe effect; true when it subscribed. */
   private applyNatsEffect(effect: BrokerEffect): boolean {
     if (effect.kind === "natsSubscribe") {
+      if (this.intakeStopped) return false; // e.g. a CreateStream taken just before the stop
       const sid = effect.sid;
       const sub = this.dataPath.subscribe(effect.subject, effect.queue, (subject, reply, data) => this.enqueueDelivery({ sid, subject, reply, data }));
       this.natsSubs.set(sid, sub);
@@ -319,7 +368,10 @@ export class BrokerDriver implements BrokerService {
       ok: true,
       value: {
         startOffset: result.value.startOffset,
-        ready: () => this.enqueue((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...t })),
+        ready: (maxBytes?: number) => {
+          this.readyInputs.push((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
+          this.schedule();
+        },
         cancel: () => {
           this.subscriptions.delete(id);
           this.enqueue((t) => ({ kind: "unsubscribe", subscriptionId: id, ...t }));

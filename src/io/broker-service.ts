@@ -12,13 +12,15 @@ export interface SubscriptionSink {
   records(stream: string, partition: number, records: StoredRecords): void;
   /** The subscription ended (stop offset reached, readonly end, stream deleted, paused, shutdown). */
   end(error: OperatingError): void;
+  /** The most bytes the first chunk may hold (default: the broker's batch size). */
+  firstChunkMaxBytes?(): number;
 }
 
 /** A live subscription. */
 export interface SubscriptionHandle {
   readonly startOffset: Offset;
-  /** The sink wrote the last chunk and can take another. */
-  ready(): void;
+  /** The sink wrote the last chunk and can take another, of at most `maxBytes` (at least one record) when given. */
+  ready(maxBytes?: number): void;
   /** The client went away. */
   cancel(): void;
 }

@@ -27,6 +27,11 @@ async function main(): Promise<number> {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
+    // The stop is bounded: whatever still hangs after shutdown.timeout is abandoned.
+    setTimeout(() => {
+      logger.error({ signal, timeoutMs: config.shutdown.timeoutMs }, "graceful stop took too long (shutdown.timeout): exiting now");
+      process.exit(1);
+    }, config.shutdown.timeoutMs).unref();
     server.close().then(
       () => process.exit(0),
       (e: unknown) => {

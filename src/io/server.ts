@@ -28,7 +28,11 @@ export interface RunningServer {
   readonly grpcPort: number;
   readonly natsUrl: string;
   readonly driver: BrokerDriver;
-  /** Graceful stop: no new RPCs, logs closed and synced, connections closed. */
+  /**
+   * Graceful stop: intake stops at once (stream subjects unsubscribed, new requests refused with
+   * UNAVAILABLE), what was taken is persisted and answered, streaming calls end with UNAVAILABLE,
+   * logs are closed and synced, connections closed.
+   */
   close(): Promise<void>;
 }
 
@@ -43,12 +47,15 @@ async function startNats(config: LiftbridgeConfig, logger: Logger): Promise<{ em
   }
   const embedded = await startEmbeddedNats({
     host: natsConfig.host, port: natsConfig.port, maxPayload: natsConfig.maxPayload, maxControlLine: natsConfig.maxControlLine,
+    maxConnections: natsConfig.maxConnections, connectTimeoutMs: natsConfig.connectTimeoutMs,
     logger: (level, msg, fields) => logger[level]({ ...fields, component: "embedded-nats" }, msg),
   });
   return { embedded, servers: [`nats://127.0.0.1:${embedded.port}`] };
 }
 
 const RECONNECT_TIME_WAIT_MS = 250;
+/** How long unary calls still running after the driver stopped may take before they are cancelled. */
+const GRPC_CLOSE_GRACE_MS = 2000;
 
 /** nats.js's TLS options from `nats.tls.*` (none when unset: nats.js still upgrades if the server asks). */
 function natsTls(config: LiftbridgeConfig): { tls?: { certFile?: string; keyFile?: string; caFile?: string } } {
@@ -102,7 +109,7 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
   // The gRPC port is bound first (it may be ephemeral) so FetchMetadata advertises the real one.
   const proxy = new DeferredService(serverId, config.clustering.namespace, nc);
   const listen = listenAddress(config);
-  const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port, ...(tls.value !== undefined ? { tls: tls.value } : {}) });
+  const grpc = await startGrpcServer(proxy, { host: listen.host, port: listen.port, limits: config.grpc, logger, ...(tls.value !== undefined ? { tls: tls.value } : {}) });
   const crc = bestCrc32c();
   const plantedBugs = plantedBugsFromEnv(process.env);
   if (plantedBugs !== undefined) logger.warn({ plantedBugs }, "planted bugs are switched on (test-only)");
@@ -120,8 +127,10 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
   return {
     serverId, grpcPort: grpc.port, natsUrl: nats.servers[0] ?? "", driver,
     close: async () => {
-      await grpc.close(2000);
+      driver.stopIntake();
+      grpc.stopServing();
       await driver.shutdown();
+      await grpc.close(GRPC_CLOSE_GRACE_MS);
       await dataPath.close();
       await nc.drain().catch(() => undefined);
       await nats.embedded?.close();

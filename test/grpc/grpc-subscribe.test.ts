@@ -185,7 +185,8 @@ test("Subscribe end statuses map as in Liftbridge", async () => {
     [{ code: "StreamEmpty", message: "Stream is empty" }, Status.RESOURCE_EXHAUSTED],
     [{ code: "StreamNotFound", message: "stream deleted" }, Status.NOT_FOUND],
     [{ code: "PartitionPaused", message: "partition paused" }, Status.FAILED_PRECONDITION],
-    [{ code: "Internal", message: "server shutting down" }, Status.INTERNAL],
+    [{ code: "Internal", message: "read failed" }, Status.INTERNAL],
+    [{ code: "Unavailable", message: "Server shutting down" }, Status.UNAVAILABLE],
   ];
   for (const [end, code] of ends) {
     broker.script = (_r, sink) => ok(new ScriptedSubscription(sink, [[record(0)]], end));

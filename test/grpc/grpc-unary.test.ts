@@ -113,6 +113,7 @@ const EXPECTED_CODES: Record<ErrorCode, Status> = {
   PartitionPaused: Status.FAILED_PRECONDITION,
   ReadonlyPartition: Status.FAILED_PRECONDITION,
   IncorrectOffset: Status.UNKNOWN,
+  Unavailable: Status.UNAVAILABLE,
   MessageTooLarge: Status.INVALID_ARGUMENT,
   PayloadTooLarge: Status.UNKNOWN,
   OffsetOutOfRange: Status.INTERNAL,

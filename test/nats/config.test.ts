@@ -19,7 +19,7 @@ function failure(text: string): string {
 }
 
 test("defaults are nats-server's", () => {
-  assert.deepEqual(parsed(""), { host: "0.0.0.0", port: 4222, maxPayload: 1048576, maxControlLine: 4096, warnings: [] });
+  assert.deepEqual(parsed(""), { host: "0.0.0.0", port: 4222, maxPayload: 1048576, maxControlLine: 4096, maxConnections: 65536, connectTimeoutMs: 2000, warnings: [] });
 });
 
 test("all three separators, both comment styles, quoted strings", () => {
@@ -29,13 +29,13 @@ test("all three separators, both comment styles, quoted strings", () => {
     port = 4333
     max_payload 2048
   `);
-  assert.deepEqual(c, { host: "127.0.0.1", port: 4333, maxPayload: 2048, maxControlLine: 4096, warnings: [] });
+  assert.deepEqual(c, { host: "127.0.0.1", port: 4333, maxPayload: 2048, maxControlLine: 4096, maxConnections: 65536, connectTimeoutMs: 2000, warnings: [] });
   assert.equal(parsed("host: '::1'").host, "::1");
   assert.equal(parsed("HOST: localhost, PORT: 5000").port, 5000);
 });
 
 test("listen takes host:port, :port, [v6]:port or a bare port", () => {
-  assert.deepEqual(parsed('listen: "10.0.0.1:4999"'), { host: "10.0.0.1", port: 4999, maxPayload: 1048576, maxControlLine: 4096, warnings: [] });
+  assert.deepEqual(parsed('listen: "10.0.0.1:4999"'), { host: "10.0.0.1", port: 4999, maxPayload: 1048576, maxControlLine: 4096, maxConnections: 65536, connectTimeoutMs: 2000, warnings: [] });
   assert.equal(parsed("listen: 127.0.0.1:4111").port, 4111);
   assert.equal(parsed("listen: :4555").host, "0.0.0.0");
   assert.equal(parsed('listen: "[::1]:4666"').host, "::1");
@@ -88,7 +88,7 @@ test("unknown keys and blocks are skipped with a warning", () => {
     authorization { user: x, password: "y" }
   `);
   assert.equal(c.port, 4999);
-  assert.deepEqual(c.warnings.map((w) => /key "([^"]+)"/.exec(w)?.[1]), ["cluster", "jetstream", "authorization"]);
+  assert.deepEqual(c.warnings.map((w) => /key "([^"]+)"/.exec(w)?.[1]), ["cluster", "jetstream", "authorization.user", "authorization.password"]);
   const tree = parseConf('cluster { routes: [ "a", "b" ], n: 3 }');
   assert.ok(tree.ok);
   const cluster = tree.value.get("cluster")?.value;
@@ -104,7 +104,7 @@ test("loadEmbeddedNatsConfig reads a file and reports an unreadable one", async 
     await writeFile(path, "listen: 127.0.0.1:4300\nmax_payload: 2MB\n");
     const r = await loadEmbeddedNatsConfig(path);
     assert.ok(r.ok);
-    assert.deepEqual(r.value, { host: "127.0.0.1", port: 4300, maxPayload: 2 * 1024 * 1024, maxControlLine: 4096, warnings: [] });
+    assert.deepEqual(r.value, { host: "127.0.0.1", port: 4300, maxPayload: 2 * 1024 * 1024, maxControlLine: 4096, maxConnections: 65536, connectTimeoutMs: 2000, warnings: [] });
     const missing = await loadEmbeddedNatsConfig(join(dir, "absent.conf"));
     assert.equal(missing.ok, false);
     assert.match(missing.ok ? "" : missing.error.message, /cannot read NATS config/);
@@ -125,4 +125,14 @@ test("max_control_line: applied from 4096 up, refused below (the broker's limits
   }
   const low = parseEmbeddedNatsConfig("max_control_line: 1024");
   assert.ok(!low.ok && /must be at least 4096/.test(low.error.message));
+});
+
+test("max_connections and authorization { timeout } bound connections, as in nats-server", () => {
+  const c = parsed("max_connections: 10\nauthorization { timeout: 0.5 }");
+  assert.equal(c.maxConnections, 10);
+  assert.equal(c.connectTimeoutMs, 500);
+  assert.equal(c.warnings.length, 0);
+  assert.equal(parseEmbeddedNatsConfig("max_connections: 0").ok, false);
+  assert.equal(parseEmbeddedNatsConfig("authorization { timeout: -1 }").ok, false);
+  assert.equal(parseEmbeddedNatsConfig("authorization: 3").ok, false);
 });

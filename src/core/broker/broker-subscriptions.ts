@@ -8,14 +8,17 @@ import { resumeIfPaused } from "./broker-api.js";
 import { partitionKey, type BrokerState } from "./broker-state.js";
 import { pumpSubscription, resolvePositions, type Subscription } from "./subscription.js";
 
-/** Starts a subscription, or answers why it cannot start (spec §2.5 Subscribe, in its order). */
-export function subscribe(state: BrokerState, subscriptionId: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>): void {
-  const result = startSubscription(state, subscriptionId, request, time, out);
+/**
+ * Starts a subscription, or answers why it cannot start (spec §2.5 Subscribe, in its order); its
+ * first chunk holds at most `maxBytes` when given.
+ */
+export function subscribe(state: BrokerState, subscriptionId: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes?: number): void {
+  const result = startSubscription(state, subscriptionId, request, time, out, maxBytes);
   const reply: BrokerEffect = { kind: "subscribed", subscriptionId, result };
   (out.persist.length > 0 ? out.replyAfterPersist : out.reply).push(reply);
 }
 
-function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>): Result<{ startOffset: Offset }> {
+function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes: number | undefined): Result<{ startOffset: Offset }> {
   const stream = state.metadata.streams.get(request.stream);
   const meta = stream?.partitions[request.partition];
   if (stream === undefined || meta === undefined) return err("PartitionNotFound", "No such partition");
@@ -31,20 +34,24 @@ function startSubscription(state: BrokerState, id: number, request: SubscribeReq
   const positions = resolvePositions(request, partition.log, meta.readonly);
   if (!positions.ok) return positions;
   const sub: Subscription = {
-    id, stream: request.stream, partition: request.partition,
-    nextOffset: positions.value.start, stopOffset: positions.value.stop, ready: true,
+    id, stream: request.stream, partition: request.partition, key: partitionKey(request.stream, request.partition),
+    nextOffset: positions.value.start, stopOffset: positions.value.stop, ready: true, readyBytes: maxBytes,
   };
   state.subscriptions.set(id, sub);
   state.dirty.add(partition);
   return ok({ startOffset: positions.value.start });
 }
 
-/** The shell wrote the last chunk: the subscription may take another. */
-export function subscriptionReady(state: BrokerState, subscriptionId: number): void {
+/**
+ * The shell wrote the last chunk: the subscription may take another, of at most `maxBytes` when
+ * given (the shell's buffer caps; at least one record is always sent).
+ */
+export function subscriptionReady(state: BrokerState, subscriptionId: number, maxBytes?: number): void {
   const sub = state.subscriptions.get(subscriptionId);
   if (sub === undefined) return;
   sub.ready = true;
-  const partition = state.partitions.get(partitionKey(sub.stream, sub.partition));
+  sub.readyBytes = maxBytes;
+  const partition = state.partitions.get(sub.key);
   if (partition !== undefined) state.dirty.add(partition);
 }
 
@@ -58,10 +65,12 @@ export function pumpDirtyPartitions(state: BrokerState, out: Outputs<BrokerEffec
   if (state.dirty.size === 0) return;
   const dirty = new Set(state.dirty);
   state.dirty.clear();
-  for (const sub of [...state.subscriptions.values()]) {
-    const partition = state.partitions.get(partitionKey(sub.stream, sub.partition));
+  // Deleting the current entry while iterating a Map is well defined; no copy of thousands of entries per step.
+  for (const sub of state.subscriptions.values()) {
+    const partition = state.partitions.get(sub.key);
     if (partition === undefined || !dirty.has(partition) || partition.log === undefined) continue;
-    const pumped = pumpSubscription(sub, partition.log, partition.meta.readonly, state.config.subscriberBatchMaxBytes);
+    const maxBytes = Math.min(state.config.subscriberBatchMaxBytes, sub.readyBytes ?? Number.MAX_SAFE_INTEGER);
+    const pumped = pumpSubscription(sub, partition.log, partition.meta.readonly, maxBytes);
     if (pumped.kind === "idle") continue;
     if (pumped.kind === "records") {
       out.reply.push({ kind: "subscriptionRecords", subscriptionId: sub.id, stream: sub.stream, partition: sub.partition, records: pumped.records });

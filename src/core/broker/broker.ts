@@ -21,8 +21,8 @@ export type BrokerInput =
   | BaseInput
   | ({ readonly kind: "natsMessages"; readonly messages: readonly NatsDelivery[] } & InputTime)
   | ({ readonly kind: "apiRequest"; readonly requestId: number; readonly request: ApiRequest } & InputTime)
-  | ({ readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest } & InputTime)
-  | ({ readonly kind: "subscriptionReady"; readonly subscriptionId: number } & InputTime)
+  | ({ readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest; readonly maxBytes?: number } & InputTime)
+  | ({ readonly kind: "subscriptionReady"; readonly subscriptionId: number; readonly maxBytes?: number } & InputTime)
   | ({ readonly kind: "unsubscribe"; readonly subscriptionId: number } & InputTime)
   | ({ readonly kind: "shutdown" } & InputTime);
 
@@ -100,10 +100,10 @@ export class Broker {
         break;
       case "subscribe":
         if (s.failed !== undefined) out.reply.push({ kind: "subscribed", subscriptionId: input.subscriptionId, result: { ok: false, error: diskFailed(s.failed) } });
-        else subscribe(s, input.subscriptionId, input.request, input, out);
+        else subscribe(s, input.subscriptionId, input.request, input, out, input.maxBytes);
         break;
       case "subscriptionReady":
-        subscriptionReady(s, input.subscriptionId);
+        subscriptionReady(s, input.subscriptionId, input.maxBytes);
         break;
       case "unsubscribe":
         unsubscribe(s, input.subscriptionId);
@@ -150,7 +150,7 @@ export class Broker {
       if (p.log !== undefined) out.persist.push(...p.log.close());
     }
     for (const sub of s.subscriptions.values()) {
-      out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: { code: "Internal", message: "Server shutting down" } });
+      out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: { code: "Unavailable", message: "Server shutting down" } });
     }
     s.subscriptions.clear();
     s.timers.clear();

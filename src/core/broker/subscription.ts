@@ -13,11 +13,15 @@ export interface Subscription {
   readonly id: number;
   readonly stream: string;
   readonly partition: number;
+  /** partitionKey(stream, partition), computed once: the pump looks it up for every subscription each step. */
+  readonly key: string;
   nextOffset: Offset;
   /** Inclusive last offset to deliver, or undefined to run until cancelled. */
   readonly stopOffset: Offset | undefined;
   /** True when the shell can take another chunk. */
   ready: boolean;
+  /** How many bytes the shell can take in that chunk (undefined: the configured batch size). */
+  readyBytes: number | undefined;
 }
 
 /**

@@ -22,6 +22,10 @@ export interface LiftbridgeConfig {
   /** `data.dir`; defaults to /tmp/liftbridge/<namespace>. */
   readonly dataDir: string;
   readonly metadata: { readonly cacheMaxAgeMs: number };
+  /** `grpc.*` (ours): connection and buffer limits of the gRPC API (0 = unlimited / never). */
+  readonly grpc: GrpcLimits;
+  /** `shutdown.timeout` (ours): a graceful stop that takes longer exits anyway. */
+  readonly shutdown: { readonly timeoutMs: number };
   readonly logging: {
     readonly level: LogLevel;
     readonly format: LogFormat;
@@ -91,6 +95,17 @@ export interface LiftbridgeConfig {
   readonly telemetry: { readonly enabled: boolean; readonly intervalSeconds: number };
 }
 
+/** The gRPC API's connection and buffer limits (`grpc.*`). */
+export interface GrpcLimits {
+  readonly maxConnections: number;
+  readonly connectionIdleTimeoutMs: number;
+  readonly keepaliveTimeMs: number;
+  readonly subscriberMaxBufferedBytes: number;
+  readonly subscribersMaxBufferedBytes: number;
+  readonly subscriberStallTimeoutMs: number;
+  readonly publishAsyncMaxBufferedBytes: number;
+}
+
 /** Reads the resolved value of a key (defaults and derived values already applied). */
 export type ValueOf = (key: ConfigKey) => ConfigValue | undefined;
 
@@ -123,6 +138,16 @@ export function buildLiftbridgeConfig(value: ValueOf): LiftbridgeConfig {
     port: a.num("port"),
     dataDir: a.str("data.dir"),
     metadata: { cacheMaxAgeMs: a.num("metadata.cache.max.age") },
+    grpc: {
+      maxConnections: a.num("grpc.max.connections"),
+      connectionIdleTimeoutMs: a.num("grpc.connection.idle.timeout"),
+      keepaliveTimeMs: a.num("grpc.keepalive.time"),
+      subscriberMaxBufferedBytes: a.num("grpc.subscriber.max.buffered.bytes"),
+      subscribersMaxBufferedBytes: a.num("grpc.subscribers.max.buffered.bytes"),
+      subscriberStallTimeoutMs: a.num("grpc.subscriber.stall.timeout"),
+      publishAsyncMaxBufferedBytes: a.num("grpc.publish.async.max.buffered.bytes"),
+    },
+    shutdown: { timeoutMs: a.num("shutdown.timeout") },
     logging: {
       level: a.str("logging.level") as LogLevel,
       format: a.str("logging.format") as LogFormat,

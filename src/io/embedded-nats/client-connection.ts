@@ -70,6 +70,7 @@ export class ClientConnection {
   private readonly outbound = new Outbound();
   private options: ClientOptions = readConnectOptions({});
   private closed = false;
+  private connected = false;
 
   constructor(
     readonly id: number,
@@ -82,6 +83,11 @@ export class ClientConnection {
   /** True once the connection is closed or closing; it then takes no input and gets no messages. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** True once the client has sent CONNECT. */
+  get hasConnected(): boolean {
+    return this.connected;
   }
 
   /** Whether this client asked to receive its own publications (CONNECT echo, default true). */
@@ -191,6 +197,7 @@ export class ClientConnection {
     switch (op.kind) {
       case "connect":
         this.options = readConnectOptions(op.options);
+        this.connected = true;
         this.host.log("debug", "NATS client connected", { clientId: this.id, name: this.options.name });
         return this.ok();
       case "pub":

@@ -16,13 +16,17 @@ export interface EmbeddedNatsConfig {
   readonly maxPayload: number;
   /** `max_control_line` in bytes (default 4096; not below it: the broker's limits assume it). */
   readonly maxControlLine: number;
+  /** `max_connections` (default 65536). */
+  readonly maxConnections: number;
+  /** `authorization { timeout }` in ms: how long a new connection has to send CONNECT (default 2 s). */
+  readonly connectTimeoutMs: number;
   /** Keys that were present but are not supported, one message each. */
   readonly warnings: readonly string[];
 }
 
 /** nats-server's defaults. */
 export const DEFAULT_EMBEDDED_NATS_CONFIG: EmbeddedNatsConfig = {
-  host: "0.0.0.0", port: 4222, maxPayload: 1024 * 1024, maxControlLine: DEFAULT_MAX_CONTROL_LINE, warnings: [],
+  host: "0.0.0.0", port: 4222, maxPayload: 1024 * 1024, maxControlLine: DEFAULT_MAX_CONTROL_LINE, maxConnections: 64 * 1024, connectTimeoutMs: 2000, warnings: [],
 };
 /** nats-server's MAX_PAYLOAD_MAX_SIZE. */
 export const MAX_PAYLOAD_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -86,8 +90,24 @@ function listenValue(key: string, entry: ConfEntry): { host: string | undefined;
   return { host: host.length === 0 ? undefined : host, port: portValue(key, entry, Number(m[2])) };
 }
 
+/** `authorization { timeout: <seconds> }`: the CONNECT timeout in ms; the block's other keys are not supported. */
+function authorizationTimeout(key: string, entry: ConfEntry, warnings: string[]): number | undefined {
+  if (!(entry.value instanceof Map)) return bad(key, entry, "must be a block such as { timeout: 2 }");
+  let timeoutMs: number | undefined;
+  for (const [inner, innerEntry] of entry.value) {
+    if (inner !== "timeout") {
+      warnings.push(`line ${innerEntry.line}: key "${key}.${inner}" is not supported by the embedded NATS server and is ignored`);
+      continue;
+    }
+    const v = innerEntry.value;
+    if (typeof v !== "number" || !(v > 0)) bad(`${key}.timeout`, innerEntry, "must be a positive number of seconds");
+    timeoutMs = Math.round(v * 1000);
+  }
+  return timeoutMs;
+}
+
 function applyKeys(map: ConfMap): EmbeddedNatsConfig {
-  let { host, port, maxPayload, maxControlLine } = DEFAULT_EMBEDDED_NATS_CONFIG;
+  let { host, port, maxPayload, maxControlLine, maxConnections, connectTimeoutMs } = DEFAULT_EMBEDDED_NATS_CONFIG;
   const warnings: string[] = [];
   for (const [key, entry] of map) {
     switch (key) {
@@ -110,11 +130,19 @@ function applyKeys(map: ConfMap): EmbeddedNatsConfig {
       case "max_control_line":
         maxControlLine = maxControlLineValue(key, entry);
         break;
+      case "max_connections":
+      case "max_conn":
+        if (typeof entry.value !== "number" || !Number.isInteger(entry.value) || entry.value <= 0) bad(key, entry, "must be a positive integer");
+        maxConnections = entry.value;
+        break;
+      case "authorization":
+        connectTimeoutMs = authorizationTimeout(key, entry, warnings) ?? connectTimeoutMs;
+        break;
       default:
         warnings.push(`line ${entry.line}: key "${key}" is not supported by the embedded NATS server and is ignored`);
     }
   }
-  return { host, port, maxPayload, maxControlLine, warnings };
+  return { host, port, maxPayload, maxControlLine, maxConnections, connectTimeoutMs, warnings };
 }
 
 /** Reads the embedded NATS settings from the text of a nats-server config file. */

@@ -27,6 +27,10 @@ export interface EmbeddedNatsOptions {
   random?: Random;
   /** Receives the server's log events (default: discarded). */
   logger?: NatsLogger;
+  /** Open connections at most; one more gets -ERR 'maximum connections exceeded' (default 65536). */
+  maxConnections?: number;
+  /** A connection that sends no CONNECT within this is closed with -ERR 'Authentication Timeout' (default 2000). */
+  connectTimeoutMs?: number;
 }
 
 /** A running embedded NATS server. */
@@ -45,6 +49,12 @@ export interface EmbeddedNats {
 export const EMBEDDED_NATS_VERSION = "2.9.10";
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** nats-server's DEFAULT_MAX_CONNECTIONS. */
+export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
+/** nats-server's AUTH_TIMEOUT: how long a new connection has to send CONNECT. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+/** How long a refused connection may take to read its -ERR before it is destroyed. */
+const CONNECT_REFUSED_LINGER_MS = 1000;
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 function serverId(random: Random): string {
@@ -151,13 +161,30 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   let nextClientId = 1;
   let boundPort = 0;
   const sockets = new Set<Socket>();
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const server = createServer({ noDelay: true }, (socket) => {
+    if (router.connections.size >= maxConnections) {
+      log("warn", "NATS connection refused: max_connections reached", { maxConnections, remote: socket.remoteAddress });
+      socket.on("error", () => undefined);
+      socket.end("-ERR 'maximum connections exceeded'\r\n");
+      setTimeout(() => socket.destroy(), CONNECT_REFUSED_LINGER_MS).unref();
+      return;
+    }
     sockets.add(socket);
     const client = new ClientConnection(nextClientId++, socket, router);
+    // As nats-server's auth timer: a connection that never says CONNECT does not hold a slot for ever.
+    const connectTimer = setTimeout(() => {
+      if (client.hasConnected || client.isClosed) return;
+      log("debug", "NATS client sent no CONNECT in time", { clientId: client.id, connectTimeoutMs });
+      client.closeWithError("Authentication Timeout");
+    }, connectTimeoutMs);
+    connectTimer.unref();
     router.connections.add(client);
     socket.on("data", (chunk: Buffer) => client.receive(chunk));
     socket.on("error", (e) => log("debug", "NATS client socket error", { clientId: client.id, error: e.message }));
     socket.on("close", () => {
+      clearTimeout(connectTimer);
       sockets.delete(socket);
       client.markClosed();
     });

@@ -36,6 +36,8 @@ export function grpcCodeOf(code: ErrorCode): Status {
       return Status.RESOURCE_EXHAUSTED;
     case "Unimplemented":
       return Status.UNIMPLEMENTED;
+    case "Unavailable":
+      return Status.UNAVAILABLE;
     case "OffsetOutOfRange":
     case "CorruptRecord":
     case "DiskFailed":
@@ -88,6 +90,7 @@ export function asyncErrorCodeOf(code: ErrorCode): number {
     case "StopOffsetReached":
     case "StreamEmpty":
     case "Unimplemented":
+    case "Unavailable":
       return PublishAsyncErrorCode.UNKNOWN;
   }
 }

@@ -6,8 +6,8 @@
 // falls back to one grpc-js write per message. test/grpc pins that the lookup works.
 import type { ServerHttp2Stream } from "node:http2";
 
-/** The one method the fast path needs from the HTTP/2 stream. */
-export type FramedWriter = Pick<ServerHttp2Stream, "write">;
+/** What the fast path needs from the HTTP/2 stream: write, and close (reset) for a client that stopped reading. */
+export type FramedWriter = Pick<ServerHttp2Stream, "write" | "close" | "closed">;
 
 const MAX_INTERCEPTOR_DEPTH = 16;
 

@@ -2,6 +2,11 @@
 // overriding every request's ackInbox; acks are answered as PublishResponse{correlationId, ack},
 // failures as PublishResponse{correlationId, ack: {}, asyncError} and the stream goes on. On the
 // client's half-close the server waits up to 5 s for in-flight acks before ending the call.
+// Memory: acks queued to a client that does not read them are capped
+// (grpc.publish.async.max.buffered.bytes; past it the stream is reset with ENHANCE_YOUR_CALM,
+// which clients report as RESOURCE_EXHAUSTED), and reading stops at half the cap. On a graceful
+// stop the call answers what it took, then ends with UNAVAILABLE.
+import { constants as http2Constants } from "node:http2";
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { Subscription } from "nats";
@@ -17,6 +22,8 @@ import { asyncErrorCodeOf, asyncErrorOfAck, endWithStatus } from "./grpc-status.
 import { publishRequestOf } from "./request-mapping.js";
 import { encodePublishResponse } from "./response-encoding.js";
 import { attempt, messageOf } from "./attempt.js";
+import { http2StreamOf } from "./http2-stream-of.js";
+import type { OpenCalls, StoppableCall } from "./open-calls.js";
 
 type PublishAsyncCall = ServerDuplexStream<Decoded<"PublishAsync">, Uint8Array>;
 
@@ -25,9 +32,11 @@ export const ASYNC_ACK_TIMEOUT_MS = 5000;
 /** Core requests a stream may have outstanding before it stops reading from the client. */
 const MAX_PENDING_REQUESTS = 1024;
 const EMPTY_ACK: Uint8Array = new Uint8Array(0);
+/** Default of grpc.publish.async.max.buffered.bytes. */
+export const DEFAULT_PUBLISH_ASYNC_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /** The state of one PublishAsync call. */
-class PublishAsyncSession {
+class PublishAsyncSession implements StoppableCall {
   private readonly ackInbox: string;
   private readonly subscription: Subscription;
   private flushed = false;
@@ -40,12 +49,19 @@ class PublishAsyncSession {
   private finished = false;
   private paused = false;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** Bytes of responses written to the call that its HTTP/2 stream has not taken yet. */
+  private queuedBytes = 0;
+  /** Set once the server stops: the call ends with UNAVAILABLE when its acks are answered. */
+  private stopping = false;
 
   constructor(
     private readonly service: BrokerService,
     private readonly call: PublishAsyncCall,
     private readonly logger: Logger | undefined,
+    private readonly maxBufferedBytes: number,
+    private readonly calls: OpenCalls | undefined,
   ) {
+    calls?.add(this);
     this.ackInbox = newAckInbox(service.namespace);
     this.subscription = service.nats.subscribe(this.ackInbox, { callback: (error, msg) => error === null && this.onAck(msg.data) });
     // Requests wait until the NATS server has the inbox subscription, so no ack can miss it.
@@ -66,7 +82,7 @@ class PublishAsyncSession {
   }
 
   private onRequest(decoded: Decoded<"PublishAsync">): void {
-    if (this.finished) return;
+    if (this.finished || this.stopping) return;
     if (!decoded.ok) {
       this.sendError("", { code: PublishAsyncErrorCode.BAD_REQUEST, message: decoded.error.message });
       return;
@@ -87,6 +103,12 @@ class PublishAsyncSession {
 
   private onAnswer(correlationId: string, expectAck: boolean, error: OperatingError | undefined): void {
     this.pendingRequests--;
+    if (error?.code === "Unavailable") {
+      // The broker stopped taking requests: end the call with UNAVAILABLE once the rest is answered.
+      if (expectAck) this.inflight = Math.max(0, this.inflight - 1);
+      this.drainAndEnd();
+      return;
+    }
     if (error !== undefined) {
       if (expectAck) this.inflight = Math.max(0, this.inflight - 1);
       this.sendError(correlationId, { code: asyncErrorCodeOf(error.code), message: error.message });
@@ -117,13 +139,50 @@ class PublishAsyncSession {
 
   private write(bytes: Uint8Array): void {
     if (this.finished) return;
-    if (!this.call.write(bytes)) this.updateFlow();
+    this.queuedBytes += bytes.length;
+    const flowing = this.call.write(bytes, () => {
+      this.queuedBytes -= bytes.length;
+    });
+    if (this.queuedBytes > this.maxBufferedBytes) return this.overflow();
+    if (!flowing || this.queuedBytes >= this.maxBufferedBytes / 2) this.updateFlow();
+  }
+
+  /** The client does not read its acks: reset the stream rather than queue more. */
+  private overflow(): void {
+    this.logger?.warn({ ackInbox: this.ackInbox, queuedBytes: this.queuedBytes }, "ending a PublishAsync whose client does not read its acks");
+    const details = `PublishAsync client is not reading its acks: ${this.queuedBytes} bytes queued (grpc.publish.async.max.buffered.bytes)`;
+    this.finish(false);
+    // Trailers would queue behind the acks the client does not take; ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED to clients.
+    const http2 = http2StreamOf(this.call);
+    if (http2 !== undefined) http2.close(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    else endWithStatus(this.call, { code: Status.RESOURCE_EXHAUSTED, details });
+  }
+
+  /** The broker refused a request (it is stopping): take nothing more, answer what was taken (up to the ack timeout), then UNAVAILABLE. */
+  private drainAndEnd(): void {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.call.pause();
+      this.closeTimer ??= setTimeout(() => this.finish(true), ASYNC_ACK_TIMEOUT_MS);
+    }
+    this.maybeFinish();
+  }
+
+  /**
+   * The server is stopping and the acks in flight over NATS have been delivered (the server
+   * flushed its NATS connection first): what has no ack by now never will, so end with UNAVAILABLE.
+   */
+  stopServing(): Promise<void> {
+    this.stopping = true;
+    this.finish(true);
+    return Promise.resolve();
   }
 
   /** Stops reading requests while the core or the client is behind, and resumes when caught up. */
   private updateFlow(): void {
     if (this.finished) return;
-    const behind = this.pendingRequests >= MAX_PENDING_REQUESTS || this.call.writableNeedDrain;
+    if (this.stopping) return;
+    const behind = this.pendingRequests >= MAX_PENDING_REQUESTS || this.call.writableNeedDrain || this.queuedBytes >= this.maxBufferedBytes / 2;
     if (behind && !this.paused) {
       this.paused = true;
       this.call.pause();
@@ -140,7 +199,7 @@ class PublishAsyncSession {
   }
 
   private maybeFinish(): void {
-    if (this.halfClosed && this.inflight === 0 && this.pendingRequests === 0) this.finish(true);
+    if ((this.halfClosed || this.stopping) && this.inflight === 0 && this.pendingRequests === 0) this.finish(true);
   }
 
   private finish(endCall: boolean): void {
@@ -148,14 +207,19 @@ class PublishAsyncSession {
     this.finished = true;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.subscription.unsubscribe();
-    if (endCall) this.call.end();
+    this.calls?.remove(this);
+    if (endCall && this.stopping) endWithStatus(this.call, { code: Status.UNAVAILABLE, details: "Server shutting down" });
+    else if (endCall) this.call.end();
   }
 }
 
 /** Handles PublishAsync. */
-export function handlePublishAsync(service: BrokerService, call: PublishAsyncCall, logger: Logger | undefined): void {
+export function handlePublishAsync(
+  service: BrokerService, call: PublishAsyncCall, logger: Logger | undefined,
+  maxBufferedBytes = DEFAULT_PUBLISH_ASYNC_MAX_BUFFERED_BYTES, calls?: OpenCalls,
+): void {
   try {
-    new PublishAsyncSession(service, call, logger);
+    new PublishAsyncSession(service, call, logger, maxBufferedBytes, calls);
   } catch (e) {
     // The inbox subscription failed (NATS connection closed): end the call rather than grpc-js.
     endWithStatus(call, { code: Status.UNAVAILABLE, details: `cannot subscribe to an ack inbox: ${messageOf(e)}` });
