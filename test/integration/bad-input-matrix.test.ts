@@ -16,6 +16,7 @@ import {
 import type { ProtoObject } from "../../jepsen-like/grpc-test-client.js";
 import { AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodeEnvelope, encodeEnvelopeWithCrc, encodePublishEnvelope, MsgType } from "../../src/io/wire/envelope.js";
+import { grpcFrame, intField, lenField, strField } from "../../jepsen-like/raw-grpc.js";
 
 const enc = new TextEncoder();
 const ATTACK_MS = 10_000;
@@ -93,32 +94,8 @@ function http2Call(address: string, headers: Record<string, string>, body: reado
   });
 }
 
-/** A gRPC length-prefixed message: flag, 32-bit length, bytes. */
-function grpcFrame(body: Uint8Array, declaredLength = body.length, compressed = 0): Uint8Array {
-  const out = new Uint8Array(5 + body.length);
-  out[0] = compressed;
-  new DataView(out.buffer).setUint32(1, declaredLength >>> 0);
-  out.set(body, 5);
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Hand-made protobuf.
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt.asUintN(64, BigInt(n));
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
-const lenField = (field: number, bytes: ArrayLike<number>): number[] => [...varint((field << 3) | 2), ...varint(bytes.length), ...Array.from(bytes)];
-const strField = (field: number, s: string): number[] => lenField(field, enc.encode(s));
-const intField = (field: number, n: number): number[] => [...varint(field << 3), ...varint(n)];
+// Hand-made protobuf: jepsen-like/raw-grpc.ts.
 
 /** Malformed bodies: a length past the end, a truncated varint, wire type 7, field number 0. */
 const MALFORMED: ReadonlyArray<[string, Uint8Array]> = [

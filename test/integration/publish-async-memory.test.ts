@@ -8,27 +8,11 @@ import { connect as http2Connect, constants as http2Constants } from "node:http2
 import { startBrokerProcess } from "../../jepsen-like/broker-process.js";
 import { createApiClient } from "../../jepsen-like/grpc-test-client.js";
 import { waitForHighWatermark, within } from "../../jepsen-like/integration-fixture.js";
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
-
-function field(tag: number, bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag, ...varint(bytes.length)]), bytes]);
-}
+import { grpcFrame, strField } from "../../jepsen-like/raw-grpc.js";
 
 /** A gRPC-framed PublishRequest{value, stream, correlationId} (ackPolicy LEADER, the default). */
-function publishFrame(stream: string, correlationId: string): Buffer {
-  const body = Buffer.concat([field(0x12, Buffer.from("v")), field(0x1a, Buffer.from(stream)), field(0x3a, Buffer.from(correlationId))]);
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(body.length, 1);
-  return Buffer.concat([header, body]);
+function publishFrame(stream: string, correlationId: string): Uint8Array {
+  return grpcFrame(new Uint8Array([...strField(2, "v"), ...strField(3, stream), ...strField(7, correlationId)]));
 }
 
 test("PublishAsync whose client never reads its acks is reset past grpc.publish.async.max.buffered.bytes", { timeout: 60_000 }, async () => {
