@@ -18,12 +18,20 @@ async function main(): Promise<number> {
   }
   const config = loaded.value.config;
   const logger = createLogger({ level: config.logging.level, format: config.logging.format, name: "liftbridge" });
-  const server = await startServer(config, logger, { metadataRecovery: loaded.value.metadataRecovery });
+  // Signal handlers go in before start-up: a SIGTERM that arrives while the server starts (after
+  // its "started" line, before startServer returns) must stop it gracefully, not kill it outright.
+  const running: { server?: Awaited<ReturnType<typeof startServer>> } = {};
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) {
+    const server = running.server;
+    if (stopping || (server === undefined && requested !== undefined)) {
       logger.warn({ signal }, "second signal: exiting now");
       process.exit(1);
+    }
+    if (server === undefined) {
+      requested = signal; // stopped as soon as start-up finishes
+      return;
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
@@ -42,6 +50,8 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  running.server = await startServer(config, logger, { metadataRecovery: loaded.value.metadataRecovery });
+  if (requested !== undefined) stop(requested);
   return -1;
 }
 
