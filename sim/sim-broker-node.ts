@@ -15,7 +15,7 @@ import type { NatsDelivery } from "../src/core/broker/partition.js";
 import { failHeldReplies } from "../src/core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../src/core/broker/input-queue.js";
 import type { WireCodec } from "../src/core/broker/wire-codec.js";
-import { NodeRuntime, type NodeIo } from "../src/core/runtime/node-runtime.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../src/core/runtime/node-runtime.js";
 import { isThreadPoolOp } from "../src/core/runtime/thread-pool-op.js";
 import type { SimDisk } from "./sim-disk.js";
 import type { SimNats } from "./sim-nats.js";
@@ -54,7 +54,7 @@ export class SimBrokerNode {
     assert(this.broker === undefined, "a simulated broker is started only when it is down");
     const opened = Broker.open({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
     this.broker = opened.broker;
-    this.runtime = new NodeRuntime(opened.broker, this.io(this.generation));
+    this.runtime = new NodeRuntime(opened.broker, this.io(this.generation), runtimeBugs(this.config));
     this.runtime.apply(opened.outputs);
   }
 

@@ -3,7 +3,7 @@
 // fed back, before step() returns), NATS publishes routed to the broker's own subscriptions by
 // subject match, effects collected for assertions.
 import { Broker, type BrokerInput } from "../../src/core/broker/broker.js";
-import { NodeRuntime, type NodeIo } from "../../src/core/runtime/node-runtime.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../../src/core/runtime/node-runtime.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../../src/core/broker/api-types.js";
 import { crc32c } from "../../src/core/crc32c.js";
 import type { LogRecord } from "../../src/core/log/record-codec.js";
@@ -68,7 +68,7 @@ export class BrokerHarness {
     const opened = Broker.open({ reader: this.disk, codec: this.codec, random: new SimRandom(1, "broker") }, this.config, this.time());
     this.broker = opened.broker;
     this.runtime?.stop();
-    this.runtime = new NodeRuntime(this.broker, this.io());
+    this.runtime = new NodeRuntime(this.broker, this.io(), runtimeBugs(this.config));
     this.runtime.apply(opened.outputs);
   }
 

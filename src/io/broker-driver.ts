@@ -14,7 +14,7 @@ import { failHeldReplies } from "../core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js";
 import type { Crc32c } from "../core/crc32c.js";
 import { applyDiskOp, DiskError } from "../core/disk.js";
-import { NodeRuntime, type NodeIo } from "../core/runtime/node-runtime.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../core/runtime/node-runtime.js";
 import { isThreadPoolOp } from "../core/runtime/thread-pool-op.js";
 import type { Result } from "../core/errors.js";
 import type { InputTime } from "../core/outputs.js";
@@ -93,7 +93,7 @@ export class BrokerDriver implements BrokerService {
     // A refusal (missing or damaged metadata) names a file under the data directory: say which one.
     if (!opened.ok) throw new Error(`cannot start on data directory ${options.dataDir}: ${opened.error.message}`);
     this.broker = opened.value.broker;
-    this.runtime = new NodeRuntime(this.broker, this.io());
+    this.runtime = new NodeRuntime(this.broker, this.io(), runtimeBugs(options.config));
     this.runtime.apply(opened.value.outputs);
   }
 

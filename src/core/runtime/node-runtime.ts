@@ -32,8 +32,13 @@ export interface NodeIo<TReply> {
 
 /** Test-only mistakes in the loop that the simulator must catch (the bug bank). */
 export interface RuntimeBugs {
-  /** Releases a group's dependents as soon as its own ops are done, before earlier groups of its lane. */
+  /** Runs a lane's fdatasyncs side by side and completes (releases) each group when its own ops are done, before earlier groups of its lane. */
   readonly ackBeforeEarlierPersist?: boolean;
+}
+
+/** The runtime's switches of a broker's bug bank (none in production). */
+export function runtimeBugs(config: { readonly plantedBugs?: RuntimeBugs }): RuntimeBugs {
+  return config.plantedBugs?.ackBeforeEarlierPersist === true ? { ackBeforeEarlierPersist: true } : {};
 }
 
 interface QueuedGroup<TReply> {
@@ -144,9 +149,10 @@ export class NodeRuntime<TInput, TReply> {
 
   /** Moves one lane forward by one op or one completion; true when something changed. */
   private advance(id: LaneId, lane: Lane<TReply>): boolean {
-    const first = lane.groups[0];
-    if (first !== undefined && first.done) {
-      lane.groups.shift();
+    // Planted bug (test only): any done group completes, not only the lane's oldest.
+    const at = this.bugs.ackBeforeEarlierPersist === true ? lane.groups.findIndex((g) => g.done) : lane.groups[0]?.done === true ? 0 : -1;
+    if (at >= 0) {
+      const [first] = lane.groups.splice(at, 1) as [QueuedGroup<TReply>];
       this.complete(first);
       if (lane.groups.length === 0 && this.lanes.get(id) === lane) this.lanes.delete(id);
       return true;
@@ -157,8 +163,6 @@ export class NodeRuntime<TInput, TReply> {
       g.done = true;
       moved = true;
     }
-    // Planted bug (test only): a later group's dependents go out before an earlier group of its lane completed.
-    if (this.bugs.ackBeforeEarlierPersist === true) for (const g of lane.groups) if (g.done && g.error === undefined) this.release(g);
     return this.startNext(id, lane) || moved;
   }
 
@@ -177,6 +181,11 @@ export class NodeRuntime<TInput, TReply> {
       if (op.kind === "fdatasync") {
         if (lane.inFlight === 0) {
           this.start(id, lane, [g, ...this.parkedBehind(lane, i, op.path)], op);
+          return true;
+        }
+        // Planted bug (test only): a second fdatasync of the lane runs beside the first and may finish first.
+        if (this.bugs.ackBeforeEarlierPersist === true && lane.inFlight === lane.syncsInFlight) {
+          this.start(id, lane, [g], op);
           return true;
         }
         // Parked at its last op behind the running sync: later groups' writes may pass it.
