@@ -5,6 +5,7 @@ import { assert } from "../assert.js";
 import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
 import { METADATA_LANE, type InputTime, type LaneId, type Outputs } from "../outputs.js";
+import { endSubscriptions } from "./broker-metadata.js";
 import { partitionKeyOfLane } from "./persist-lanes.js";
 import type { BrokerEffect } from "./api-types.js";
 import type { BrokerState, TimerName } from "./broker-state.js";
@@ -80,7 +81,11 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   const lane = completeToken(state, token);
   // Persists that were in flight when the broker stopped fail after it: nothing more to do.
   if (state.failed !== undefined) return;
-  if (!isOutOfResources(error)) return failStop(state, token, error, time, out);
+  if (!isOutOfResources(error)) {
+    // A failed partition lane stops that partition only; a failed metadata lane, the broker.
+    const key = partitionKeyOfLane(lane);
+    return key === undefined ? failStop(state, token, error, time, out) : failStopPartition(state, key, token, error, time, out);
+  }
   const ctx = appendContext(state, out);
   const wasFull = state.diskFull;
   // A write issued before the repair may fail after it was issued: the repair stays in flight.
@@ -122,6 +127,23 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
   for (const partition of state.partitions.values()) partition.repair(time, ctx);
   // Broker.finish hands the next token to this step's persist (it is never empty: the syncs above).
   full.repairToken = state.nextToken;
+}
+
+/**
+ * EIO on one partition's lane: that partition is fail-stop (error acks, its readers ended, no
+ * more writes until a restart re-derives it from the disk); the other lanes go on.
+ */
+function failStopPartition(state: BrokerState, key: string, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const partition = state.partitions.get(key);
+  if (partition === undefined || (partition.role.kind === "offline" && partition.role.reason === "failed")) return;
+  out.log.push({ level: "error", msg: "partition disk write failed: the partition stops until the broker is restarted; check the disk", fields: { stream: partition.stream.name, partition: partition.meta.id, token, error: error.message } });
+  if (partition.sid !== undefined) {
+    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    state.partitionsBySid.delete(partition.sid);
+    partition.sid = undefined;
+  }
+  partition.failStop(time, appendContext(state, out));
+  endSubscriptions(state, partition.stream.name, partition.meta.id, { code: "DiskFailed", message: `disk failed: ${error.message}` }, out);
 }
 
 function failStop(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
