@@ -69,7 +69,7 @@ assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key
 export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
   [
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
-    createBrokerWorkload({ ackBeforePersist: true }),
+    ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
   ].map((w) => [w.name, w]),
 );
 

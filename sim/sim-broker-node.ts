@@ -1,19 +1,22 @@
-// One broker in the simulator: the real Broker core over a SimDisk and SimNats, driven exactly as
-// the production driver drives it. Persist ops are applied in order; each fdatasync/syncDir takes
-// virtual time (SimDisk latency) and only completes then, so a crash in between loses what was not
-// yet durable. Like production, the broker takes no new input while a persist is in flight, and
-// sendAfterPersist / replyAfterPersist are released only after `persisted`.
+// One broker in the simulator: the real Broker core over a SimDisk and SimNats, driven by the same
+// node runtime as production (src/core/runtime/node-runtime.ts). Only the IO differs: the ops
+// production runs in libuv's thread pool (fdatasync, large writes; isThreadPoolOp) complete after
+// a SimDisk latency through the event queue, everything else at once, as on production's event
+// loop. Inputs arriving at one virtual instant are stepped together (one natsMessages batch), like
+// one event-loop turn, and the core keeps taking input while persists are in flight.
 import { assert } from "../src/core/assert.js";
 import { applyDiskOp, DiskError, type DiskOp } from "../src/core/disk.js";
 import type { InputTime, Send } from "../src/core/outputs.js";
-import { timestampNs } from "../src/core/types.js";
+import { timestampNs, type TimeMs } from "../src/core/types.js";
 import type { BrokerEffect } from "../src/core/broker/api-types.js";
-import { Broker, type BrokerInput, type BrokerOutputs } from "../src/core/broker/broker.js";
+import { Broker, type BrokerInput } from "../src/core/broker/broker.js";
 import type { BrokerConfig } from "../src/core/broker/broker-config.js";
 import type { NatsDelivery } from "../src/core/broker/partition.js";
 import { failHeldReplies } from "../src/core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../src/core/broker/input-queue.js";
 import type { WireCodec } from "../src/core/broker/wire-codec.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../src/core/runtime/node-runtime.js";
+import { isThreadPoolOp } from "../src/core/runtime/thread-pool-op.js";
 import type { SimDisk } from "./sim-disk.js";
 import type { SimNats } from "./sim-nats.js";
 import type { Simulation } from "./simulation.js";
@@ -22,9 +25,10 @@ import type { Simulation } from "./simulation.js";
 /** A simulated broker process that can crash and restart. */
 export class SimBrokerNode {
   broker: Broker | undefined;
+  private runtime: NodeRuntime<BrokerInput, BrokerEffect> | undefined;
   /** Bumped on every crash so completions scheduled before it are ignored. */
   private generation = 0;
-  private busy = false;
+  private drainScheduled = false;
   private readonly queued = new BrokerInputQueue();
   private readonly natsHandles = new Map<number, number>();
   private deadline: { at: number; handle: ReturnType<Simulation["scheduleAt"]> } | undefined;
@@ -50,16 +54,18 @@ export class SimBrokerNode {
     assert(this.broker === undefined, "a simulated broker is started only when it is down");
     const opened = Broker.open({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
     this.broker = opened.broker;
-    this.busy = true;
-    this.apply(opened.outputs, this.generation);
+    this.runtime = new NodeRuntime(opened.broker, this.io(this.generation), runtimeBugs(this.config));
+    this.runtime.apply(opened.outputs);
   }
 
   /** Power loss: the process dies and the disk keeps only what was durable. */
   crash(): void {
     this.generation++;
     this.crashes++;
+    this.runtime?.stop();
+    this.runtime = undefined;
     this.broker = undefined;
-    this.busy = false;
+    this.drainScheduled = false;
     this.queued.clear();
     for (const handle of this.natsHandles.values()) this.nats.unsubscribe(handle);
     this.natsHandles.clear();
@@ -68,103 +74,75 @@ export class SimBrokerNode {
     this.disk.crash();
   }
 
-  /** Feeds an input now, or as soon as the in-flight persist completes. Dropped while crashed. */
+  /** Feeds an input at the end of this virtual instant. Dropped while crashed. */
   input(make: InputMaker): void {
     if (this.broker === undefined) return;
     this.queued.push(make);
-    if (!this.busy) this.next();
+    this.scheduleDrain();
   }
 
-  /** Delivers a NATS message; deliveries that wait behind a persist are batched together. */
+  /** Delivers a NATS message; deliveries of one virtual instant are batched together. */
   deliver(delivery: NatsDelivery): void {
     if (this.broker === undefined) return;
     this.queued.pushDelivery(delivery);
-    if (!this.busy) this.next();
+    this.scheduleDrain();
   }
 
-  private next(): void {
-    const input = this.queued.next(this.time());
-    if (input !== undefined) this.stepWith(input);
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    const generation = this.generation;
+    this.sim.scheduleAfter(0, `step ${this.config.serverId}`, () => {
+      if (generation !== this.generation) return;
+      this.drainScheduled = false;
+      for (let input = this.queued.next(this.time()); input !== undefined && this.runtime !== undefined; input = this.queued.next(this.time())) this.runtime.step(input);
+    });
   }
 
-  private stepWith(input: BrokerInput): void {
-    const broker = this.broker;
-    if (broker === undefined) return;
-    this.busy = true;
-    this.apply(broker.step(input), this.generation);
-  }
-
-  private apply(out: BrokerOutputs, generation: number): void {
-    for (const effect of [...out.reply, ...out.replyAfterPersist]) this.applyNatsEffect(effect);
-    for (const s of out.send) this.publish(s);
-    for (const e of out.reply) if (!isNatsEffect(e)) this.onEffect(e);
-    for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
-    if (out.persistToken === undefined) {
-      this.afterPersist(out, generation);
-      return;
-    }
-    this.persistFrom(out, 0, generation);
-  }
-
-  /** Applies persist ops from `index` on; a sync op completes after its latency. */
-  private persistFrom(out: BrokerOutputs, index: number, generation: number): void {
-    for (let i = index; i < out.persist.length; i++) {
-      const op = out.persist[i] as DiskOp;
-      if (op.kind === "fdatasync" || op.kind === "syncDir") {
+  private io(generation: number): NodeIo<BrokerEffect> {
+    return {
+      time: () => this.time(),
+      startOp: (_lane, op, done) => {
+        if (!isThreadPoolOp(op)) return done(this.applyOp(op));
         this.sim.scheduleAfter(this.disk.latencyMs(op.kind), `disk ${this.config.serverId} ${op.kind}`, () => {
-          if (generation !== this.generation) return;
-          if (this.applyOp(op, out, generation)) this.persistFrom(out, i + 1, generation);
+          if (generation === this.generation) done(this.applyOp(op));
         });
-        return;
-      }
-      if (!this.applyOp(op, out, generation)) return;
-    }
-    this.completePersist(out, generation, undefined);
+      },
+      stepped: (out) => {
+        for (const e of out.reply) this.applyNatsEffect(e);
+        for (const g of out.persists) for (const e of g.replyAfterPersist) this.applyNatsEffect(e);
+        for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
+      },
+      send: (s) => this.publish(s),
+      reply: (e) => {
+        if (!isNatsEffect(e)) this.onEffect(e);
+      },
+      failHeld: failHeldReplies,
+      armDeadline: (at) => this.armDeadline(at),
+    };
   }
 
-  private applyOp(op: DiskOp, out: BrokerOutputs, generation: number): boolean {
+  private applyOp(op: DiskOp): DiskError | undefined {
     try {
       applyDiskOp(this.disk, op);
-      return true;
+      return undefined;
     } catch (e) {
       if (!(e instanceof DiskError)) throw e;
-      this.completePersist(out, generation, e);
-      return false;
+      return e;
     }
   }
 
-  private completePersist(out: BrokerOutputs, generation: number, error: DiskError | undefined): void {
-    const token = out.persistToken as number;
-    const broker = this.broker;
-    if (broker === undefined || generation !== this.generation) return;
-    if (error === undefined) this.afterPersist(out, generation);
-    else for (const e of failHeldReplies(out.replyAfterPersist, error)) if (!isNatsEffect(e)) this.onEffect(e);
-    const time = this.time();
-    const next = error === undefined ? broker.step({ kind: "persisted", token, ...time }) : broker.step({ kind: "persistFailed", token, error, ...time });
-    this.apply(next, generation);
-  }
-
-  private afterPersist(out: BrokerOutputs, generation: number): void {
-    if (generation !== this.generation) return;
-    for (const s of out.sendAfterPersist) this.publish(s);
-    for (const e of out.replyAfterPersist) if (!isNatsEffect(e)) this.onEffect(e);
-    if (out.persistToken === undefined) this.idle();
-  }
-
-  private idle(): void {
-    this.busy = false;
-    this.armDeadline();
-    this.next();
-  }
-
-  private armDeadline(): void {
-    const at = this.broker?.nextDeadline();
-    if (at === undefined || (this.deadline !== undefined && this.deadline.at === at)) return;
+  private armDeadline(at: TimeMs | undefined): void {
+    if (this.deadline !== undefined && this.deadline.at === at) return;
     if (this.deadline !== undefined) this.sim.cancel(this.deadline.handle);
+    this.deadline = undefined;
+    if (at === undefined) return;
     const generation = this.generation;
     const handle = this.sim.scheduleAt(Math.max(at, this.sim.nowMs), `timer ${this.config.serverId}`, () => {
       this.deadline = undefined;
-      if (generation === this.generation) this.input((t) => ({ kind: "tick", ...t }));
+      if (generation !== this.generation) return;
+      this.runtime?.deadlineFired();
+      this.input((t) => ({ kind: "tick", ...t }));
     });
     this.deadline = { at, handle };
   }

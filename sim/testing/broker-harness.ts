@@ -1,7 +1,9 @@
-// A synchronous harness around one Broker core for tests: SimDisk underneath, outputs applied at
-// once (persist, then persisted), NATS publishes routed to the broker's own subscriptions by
+// A synchronous harness around one Broker core for tests: SimDisk underneath, the node runtime
+// applying outputs with every disk op completing at once (so each step's persists are done, and
+// fed back, before step() returns), NATS publishes routed to the broker's own subscriptions by
 // subject match, effects collected for assertions.
-import { Broker, type BrokerInput, type BrokerOutputs } from "../../src/core/broker/broker.js";
+import { Broker, type BrokerInput } from "../../src/core/broker/broker.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../../src/core/runtime/node-runtime.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../../src/core/broker/api-types.js";
 import { crc32c } from "../../src/core/crc32c.js";
 import type { LogRecord } from "../../src/core/log/record-codec.js";
@@ -40,6 +42,7 @@ export class BrokerHarness {
   readonly disk: SimDisk;
   readonly codec = createWireCodec();
   broker!: Broker;
+  private runtime!: NodeRuntime<BrokerInput, BrokerEffect>;
   /** Every NATS publish the broker made (acks and API publishes). */
   readonly sent: Send[] = [];
   readonly effects: BrokerEffect[] = [];
@@ -64,7 +67,9 @@ export class BrokerHarness {
     this.natsSubs.clear();
     const opened = Broker.open({ reader: this.disk, codec: this.codec, random: new SimRandom(1, "broker") }, this.config, this.time());
     this.broker = opened.broker;
-    this.apply(opened.outputs);
+    this.runtime?.stop();
+    this.runtime = new NodeRuntime(this.broker, this.io(), runtimeBugs(this.config));
+    this.runtime.apply(opened.outputs);
   }
 
   /** Clean shutdown and reopen. */
@@ -80,34 +85,31 @@ export class BrokerHarness {
   }
 
   step(make: (t: InputTime) => BrokerInput): void {
-    this.apply(this.broker.step(make(this.time())));
+    this.runtime.step(make(this.time()));
   }
 
-  private apply(first: BrokerOutputs): void {
-    let out: BrokerOutputs | undefined = first;
-    while (out !== undefined) {
-      for (const e of [...out.reply, ...out.replyAfterPersist]) this.trackNats(e);
-      this.sent.push(...out.send);
-      let failure: DiskError | undefined = this.failPersistWith;
-      if (failure === undefined) {
+  private io(): NodeIo<BrokerEffect> {
+    return {
+      time: () => this.time(),
+      startOp: (_lane, op, done) => {
+        if (this.failPersistWith !== undefined) return done(this.failPersistWith);
         try {
-          for (const op of out.persist) applyDiskOp(this.disk, op);
+          applyDiskOp(this.disk, op);
         } catch (e) {
           if (!(e instanceof DiskError)) throw e;
-          failure = e;
+          return done(e);
         }
-      }
-      if (failure === undefined) {
-        this.sent.push(...out.sendAfterPersist);
-        this.record(out.replyAfterPersist);
-      } else {
-        this.record(failHeldReplies(out.replyAfterPersist, failure));
-      }
-      this.record(out.reply);
-      const token = out.persistToken;
-      if (token === undefined) return;
-      out = this.broker.step(failure === undefined ? { kind: "persisted", token, ...this.time() } : { kind: "persistFailed", token, error: failure, ...this.time() });
-    }
+        done(undefined);
+      },
+      stepped: (out) => {
+        for (const e of out.reply) this.trackNats(e);
+        for (const g of out.persists) for (const e of g.replyAfterPersist) this.trackNats(e);
+      },
+      send: (s) => void this.sent.push(s),
+      reply: (e) => this.record([e]),
+      failHeld: failHeldReplies,
+      armDeadline: () => undefined,
+    };
   }
 
   private trackNats(e: BrokerEffect): void {

@@ -36,14 +36,18 @@ const CREATES: readonly ApiRequest[] = [
 export interface BrokerWorkloadOptions {
   /** Plant the bug "LEADER acks leave before the batch is durable" (the sweep must catch it). */
   readonly ackBeforePersist?: boolean;
+  /** Plant another of the broker's bugs the sweep must catch. */
+  readonly plantedBug?: "ackBeforePersist" | "replyBeforePersist" | "ackBeforeEarlierPersist";
 }
+
+const BUG_NAMES = { ackBeforePersist: "ack-before-persist", replyBeforePersist: "reply-before-persist", ackBeforeEarlierPersist: "ack-before-earlier-persist" } as const;
 
 /** The broker workload (optionally with a planted bug). */
 export function createBrokerWorkload(options: BrokerWorkloadOptions = {}): Workload {
-  const bug = options.ackBeforePersist === true;
+  const bug = options.plantedBug ?? (options.ackBeforePersist === true ? "ackBeforePersist" : undefined);
   return {
-    name: bug ? "broker-ack-before-persist" : "broker",
-    description: "one broker, publishers with every ack policy, subscribers, crashes, torn writes and fsync errors" + (bug ? " (planted bug: LEADER acks before persist)" : ""),
+    name: bug !== undefined ? `broker-${BUG_NAMES[bug]}` : "broker",
+    description: "one broker, publishers with every ack policy, subscribers, crashes, torn writes and fsync errors" + (bug !== undefined ? ` (planted bug: ${bug})` : ""),
     defaultDurationMs: 2000,
     run: (sim, runOptions) => new BrokerRun(sim, sim.random("swarm"), bug).run(runOptions),
   };
@@ -61,7 +65,10 @@ class BrokerRun {
   private nextId = 1;
   private created = false;
 
-  constructor(private readonly sim: Simulation, private readonly swarm: SimRandom, private readonly plantedBug: boolean) {
+  /** Streams whose CreateStream was answered (OK or StreamExists): they must exist after every restart. */
+  private readonly answeredCreates = new Set<string>();
+
+  constructor(private readonly sim: Simulation, private readonly swarm: SimRandom, private readonly plantedBug: keyof typeof BUG_NAMES | undefined) {
     this.policy = swarm.chance("policyNever", 1, 5) ? "never" : swarm.chance("policyInterval", 1, 4) ? "interval" : "always";
     const disk = new SimDisk({
       random: sim.random("disk"), nowMs: () => sim.nowMs,
@@ -89,7 +96,7 @@ class BrokerRun {
       replicationMaxBytes: 1_048_576, batchMaxMessages: s.pick("batchMaxMessages", [1, 8, 1024]),
       subscriberBatchMaxBytes: s.pick("subscriberBatchMaxBytes", [64, 1024, 65536]),
       hwCheckpointIntervalMs: s.between("hwCheckpointIntervalMs", 50, 2000),
-      ...(this.plantedBug ? { plantedBugs: { ackBeforePersist: true } } : {}),
+      ...(this.plantedBug !== undefined ? { plantedBugs: { [this.plantedBug]: true } } : {}),
     };
   }
 
@@ -122,6 +129,9 @@ class BrokerRun {
     if (!this.created) {
       this.created = true;
       for (const request of CREATES) this.create(request);
+    } else {
+      // A CreateStream lost in a crash before its answer never happened: ask again.
+      for (const request of CREATES) if (request.kind === "createStream" && !this.answeredCreates.has(request.name)) this.create(request);
     }
     for (const s of this.subscribers) this.resubscribe(s);
   }
@@ -143,7 +153,7 @@ class BrokerRun {
       case "apiResponse":
         return this.onApiResponse(effect.requestId, effect.result);
       case "subscribed":
-        return this.onSubscribed(effect.subscriptionId, effect.result.ok);
+        return this.onSubscribed(effect.subscriptionId, effect.result.ok ? undefined : effect.result.error.code);
       case "subscriptionRecords": {
         const s = this.bySubscription.get(effect.subscriptionId);
         if (s === undefined || s.subscriptionId !== effect.subscriptionId) return;
@@ -168,7 +178,9 @@ class BrokerRun {
   /** CreateStream may fail with DiskFailed (outcome unknown): retry; StreamExists then means it took. */
   private onApiResponse(requestId: number, result: Result<unknown>): void {
     const request = this.creates.get(requestId);
-    if (request === undefined || result.ok || result.error.code === "StreamExists") return;
+    if (request === undefined) return;
+    if (request.kind === "createStream" && (result.ok || result.error.code === "StreamExists")) this.answeredCreates.add(request.name);
+    if (result.ok || result.error.code === "StreamExists") return;
     if (result.error.code !== "DiskFailed") return this.fail(`api request ${requestId} failed: ${result.error.message}`);
     this.sim.scheduleAfter(5, "retry create", () => this.create(request));
   }
@@ -179,9 +191,12 @@ class BrokerRun {
     this.node.input((t) => ({ kind: "apiRequest", requestId, request, ...t }));
   }
 
-  private onSubscribed(id: number, ok: boolean): void {
+  private onSubscribed(id: number, error: string | undefined): void {
+    const ok = error === undefined;
     const s = this.bySubscription.get(id);
     if (s === undefined) return;
+    // A CreateStream answered before its op was durable is lost by a crash: "created" must mean durable.
+    if (error === "PartitionNotFound" && this.answeredCreates.has(s.target.stream)) return this.fail(`stream ${s.target.stream} was answered as created but is gone after a restart`);
     // The streams may not exist yet on the very first start; retry shortly.
     if (!ok) {
       s.active = false;

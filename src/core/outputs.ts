@@ -1,7 +1,9 @@
-// The shape every core step returns. The ordering contract is in the type: the driver MUST apply
-// `persist` (in order, each op as durable as it says) BEFORE it sends anything in
-// `sendAfterPersist`, and it reports the outcome back as a `persisted` or `persistFailed` input
-// carrying `persistToken`. This is how "acked means durable" holds by construction.
+// The shape every core step returns. The ordering contract is in the type: a step's disk work comes
+// in `persists`, one group per persist lane, each with its token and the sends/replies that depend
+// on it. The runtime (src/core/runtime/node-runtime.ts) applies a group's ops in order, and
+// releases its dependents only once that group AND every earlier group of its lane succeeded; it
+// reports each token back as a `persisted` or `persistFailed` input. This is how "acked means
+// durable" holds by construction (docs/runtime.md).
 import type { DiskError, DiskOp } from "./disk.js";
 import type { TimeMs, TimestampNs } from "./types.js";
 
@@ -22,15 +24,50 @@ export interface LogEvent {
   readonly fields?: Readonly<Record<string, string | number | boolean | bigint>>;
 }
 
+/**
+ * An independent ordered stream of disk work: "metadata", one per partition, later "raft".
+ * Tokens complete in order within a lane and in any order across lanes; two lanes never write
+ * the same file.
+ */
+export type LaneId = string;
+
+/** The lane of the metadata log and of every step that touches more than one lane. */
+export const METADATA_LANE: LaneId = "metadata";
+
+/** The lane of one partition's directory. */
+export function partitionLane(stream: string, partition: number): LaneId {
+  return `partition/${stream}/${partition}`;
+}
+
+/** One lane's share of a step: its ops, its token, and what is released only after it. */
+export interface PersistGroup<TReply = never> {
+  readonly lane: LaneId;
+  /** Echoed in `persisted`/`persistFailed` once the ops were applied (or one failed). */
+  readonly token: number;
+  /** Applied in order, after every earlier group of the lane and every token in `after`. */
+  readonly ops: readonly DiskOp[];
+  /** Tokens of other lanes whose groups must have completed (either way) before `ops` start. */
+  readonly after: readonly number[];
+  /** Sends released only after this group and every earlier one of its lane succeeded. */
+  readonly sendAfterPersist: readonly Send[];
+  /** Replies released only after this group and every earlier one of its lane succeeded. */
+  readonly replyAfterPersist: readonly TReply[];
+}
+
 /** Everything one step asks the outside world to do. */
 export interface Outputs<TReply = never> {
-  /** Disk operations, applied in order BEFORE anything in sendAfterPersist is released. */
+  /**
+   * The step's disk operations in the order the core staged them. The core splits them into
+   * `persists` at the end of the step; drivers apply only `persists`.
+   */
   readonly persist: DiskOp[];
-  /** Token the driver echoes in `persisted`/`persistFailed` once `persist` has been applied. */
-  persistToken: number | undefined;
-  /** Sends that depend on `persist` (acks, replication responses carrying the high watermark). */
+  /** The step's disk work by lane, in token order: the only thing drivers apply. */
+  readonly persists: PersistGroup<TReply>[];
+  /** Staged sends that depend on the whole step's persist (moved into `persists` at the end of the step). */
   readonly sendAfterPersist: Send[];
-  /** Replies that depend on `persist` (a CreateStream answered only once its op is durable). */
+  /** Staged sends that depend on one lane's persist (acks of a partition's batch). */
+  readonly sendAfterLane: Map<LaneId, Send[]>;
+  /** Staged replies that depend on the whole step's persist (a CreateStream answered once durable). */
   readonly replyAfterPersist: TReply[];
   /** Sends that depend on nothing and may go at once. */
   readonly send: Send[];
@@ -42,7 +79,7 @@ export interface Outputs<TReply = never> {
 
 /** A fresh, empty Outputs. */
 export function emptyOutputs<TReply = never>(): Outputs<TReply> {
-  return { persist: [], persistToken: undefined, sendAfterPersist: [], replyAfterPersist: [], send: [], reply: [], log: [] };
+  return { persist: [], persists: [], sendAfterPersist: [], sendAfterLane: new Map(), replyAfterPersist: [], send: [], reply: [], log: [] };
 }
 
 /** The clocks every input carries: monotonic time for timers, wall time for record timestamps. */

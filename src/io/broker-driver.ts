@@ -1,12 +1,12 @@
 // The production driver: the only place where the broker core meets real time, real files and a
 // real NATS connection. It batches inputs per event-loop turn (every NATS message that arrived in
-// one turn becomes one natsMessages input, hence one group commit), applies each step's persist
-// ops in order, and only then releases what depended on them (DESIGN.md). An fdatasync, and the
-// write of a group commit under load, run in libuv's thread pool: while one is in flight no input
-// is stepped (as in the simulator), but the event loop keeps reading NATS, so the next group
-// commit is ready when the disk is.
+// one turn becomes one natsMessages input, hence one group commit) and hands each to the node
+// runtime (src/core/runtime/node-runtime.ts), which applies the persist lanes and releases what
+// depended on them, the same loop the simulator runs. This file is its IO: an fdatasync, and the
+// write of a group commit under load, run in libuv's thread pool (isThreadPoolOp), other ops on
+// the event loop; the core keeps stepping while they are in flight.
 import type { NatsConnection } from "nats";
-import { Broker, type BrokerInput, type BrokerOutputs } from "../core/broker/broker.js";
+import { Broker, type BrokerInput } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
 import type { BrokerConfig } from "../core/broker/broker-config.js";
 import type { NatsDelivery } from "../core/broker/partition.js";
@@ -14,9 +14,11 @@ import { failHeldReplies } from "../core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js";
 import type { Crc32c } from "../core/crc32c.js";
 import { applyDiskOp, DiskError } from "../core/disk.js";
+import { NodeRuntime, runtimeBugs, type NodeIo } from "../core/runtime/node-runtime.js";
+import { isThreadPoolOp } from "../core/runtime/thread-pool-op.js";
 import type { Result } from "../core/errors.js";
 import type { InputTime } from "../core/outputs.js";
-import { timeMs, timestampNs } from "../core/types.js";
+import { timeMs, timestampNs, type TimeMs } from "../core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "./broker-service.js";
 import { createWireCodec } from "./broker-wire-codec.js";
 import { mathRandom } from "./embedded-nats/math-random.js";
@@ -40,18 +42,7 @@ interface PendingSubscription {
   resolve?: (r: Result<SubscriptionHandle>) => void;
 }
 
-/**
- * Writes at least this large go to libuv's thread pool: a group commit under load is tens of KiB,
- * and the kernel may throttle such a writer (dirty page limits) while NATS keeps sending. A
- * single message's write stays on the event loop, where it costs less than a thread-pool hop.
- */
-export const THREAD_POOL_WRITE_MIN_BYTES = 32 * 1024;
-
-function chunksBytes(chunks: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  return n;
-}
+export { THREAD_POOL_WRITE_MIN_BYTES } from "../core/runtime/thread-pool-op.js";
 
 /** What the driver needs to start. */
 export interface BrokerDriverOptions {
@@ -69,6 +60,7 @@ export interface BrokerDriverOptions {
 /** A running broker: the core, its disk, its NATS subscriptions and its timer. */
 export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
+  private readonly runtime: NodeRuntime<BrokerInput, BrokerEffect>;
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
   /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
@@ -85,10 +77,8 @@ export class BrokerDriver implements BrokerService {
   private stopped = false;
   /** Set at the first moment of a graceful stop: no NATS message or API request is taken after it. */
   private intakeStopped = false;
-  /** Set while applying a step that subscribed to NATS subjects (see apply). */
-  private deferApiReplies = false;
-  /** Set while a step's persist ops wait for an fdatasync in the thread pool: nothing is stepped. */
-  private persisting = false;
+  /** API requests whose step subscribed to NATS subjects: answered after a flush round trip. */
+  private readonly flushFirst = new Set<number>();
   /** Set once the shutdown input has been stepped: nothing after it is. */
   private shutdownStepped = false;
   private shutdownDone: Promise<void> | undefined;
@@ -103,7 +93,8 @@ export class BrokerDriver implements BrokerService {
     // A refusal (missing or damaged metadata) names a file under the data directory: say which one.
     if (!opened.ok) throw new Error(`cannot start on data directory ${options.dataDir}: ${opened.error.message}`);
     this.broker = opened.value.broker;
-    this.apply(opened.value.outputs);
+    this.runtime = new NodeRuntime(this.broker, this.io(), runtimeBugs(options.config));
+    this.runtime.apply(opened.value.outputs);
   }
 
   get serverId(): string {
@@ -216,7 +207,7 @@ export class BrokerDriver implements BrokerService {
   /** Feeds every queued input to the core, consecutive NATS deliveries as one batch; then ready() inputs, for a while. */
   private drain(): void {
     const sliceEnd = performance.now() + READY_SLICE_MS;
-    while (!this.stopped && !this.persisting && !this.shutdownStepped) {
+    while (!this.stopped && !this.shutdownStepped) {
       let input = this.queue.next(this.time());
       if (input === undefined) {
         if (this.readyHead === this.readyInputs.length) break;
@@ -228,86 +219,64 @@ export class BrokerDriver implements BrokerService {
         if (this.readyHead === this.readyInputs.length) this.readyInputs = [];
         if (this.readyInputs.length === 0) this.readyHead = 0;
       }
-      this.stepWith(input);
+      this.runtime.step(input);
     }
-    if (this.persisting) return; // the persist chain drains again when it is done
-    if (this.shutdownStepped) return this.resolveShutdown?.();
-    this.armTimer();
+    this.maybeShutdownDone();
   }
 
-  private stepWith(input: BrokerInput): void {
-    this.apply(this.broker.step(input));
+  /** After the shutdown step, the stop waits for its persists (checkpoints, syncs) to complete. */
+  private maybeShutdownDone(): void {
+    if (this.shutdownStepped && this.runtime.idle) this.resolveShutdown?.();
   }
 
-  /** Carries out one step's outputs; persist first, then what depended on it, then the rest. */
-  private apply(out: BrokerOutputs): void {
-    let subscribed = false;
-    for (const e of out.reply) subscribed = this.applyNatsEffect(e) || subscribed;
-    for (const e of out.replyAfterPersist) subscribed = this.applyNatsEffect(e) || subscribed;
-    // "CreateStream returned" must mean the subject is being captured: API answers of a step
-    // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
-    this.deferApiReplies = subscribed;
-    for (const s of out.send) this.publish(s);
-    logCoreEvents(this.options.logger, out.log);
-    this.persistFrom(out, 0);
-  }
-
-  private publish(s: BrokerOutputs["send"][number]): void {
-    this.dataPath.publish(s.subject, s.data, s.reply);
-  }
-
-  /** Applies a step's persist ops from `index` on; an op in the thread pool continues from its callback. */
-  private persistFrom(out: BrokerOutputs, index: number): void {
-    try {
-      for (let i = index; i < out.persist.length; i++) {
-        const op = out.persist[i]!;
-        const next = (error: DiskError | undefined): void => (error === undefined ? this.persistFrom(out, i + 1) : this.persisted(out, error));
-        if (op.kind === "fdatasync") {
-          this.persisting = true;
-          this.disk.fdatasyncAsync(op.path, next);
-          return;
+  /** The driver's side of the node runtime: thread-pool and event-loop disk ops, NATS, effects, the timer. */
+  private io(): NodeIo<BrokerEffect> {
+    return {
+      time: () => this.time(),
+      startOp: (_lane, op, done) => {
+        const finish = (error: DiskError | undefined): void => {
+          done(error);
+          this.maybeShutdownDone();
+        };
+        if (op.kind === "fdatasync") return this.disk.fdatasyncAsync(op.path, finish);
+        if (op.kind === "write" && isThreadPoolOp(op)) return this.disk.writeAsync(op.path, op.position, op.chunks, finish);
+        try {
+          applyDiskOp(this.disk, op);
+        } catch (e) {
+          if (e instanceof DiskError) return done(e);
+          throw e;
         }
-        if (op.kind === "write" && chunksBytes(op.chunks) >= THREAD_POOL_WRITE_MIN_BYTES) {
-          this.persisting = true;
-          this.disk.writeAsync(op.path, op.position, op.chunks, next);
-          return;
+        done(undefined);
+      },
+      stepped: (out) => {
+        let subscribed = false;
+        for (const e of out.reply) subscribed = this.applyNatsEffect(e) || subscribed;
+        for (const g of out.persists) for (const e of g.replyAfterPersist) subscribed = this.applyNatsEffect(e) || subscribed;
+        // "CreateStream returned" must mean the subject is being captured: API answers of a step
+        // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
+        if (subscribed) {
+          for (const e of out.reply) if (e.kind === "apiResponse") this.flushFirst.add(e.requestId);
+          for (const g of out.persists) for (const e of g.replyAfterPersist) if (e.kind === "apiResponse") this.flushFirst.add(e.requestId);
         }
-        applyDiskOp(this.disk, op);
-      }
-    } catch (e) {
-      if (e instanceof DiskError) return this.persisted(out, e);
-      throw e;
-    }
-    this.persisted(out, undefined);
+        logCoreEvents(this.options.logger, out.log);
+      },
+      send: (s) => this.dataPath.publish(s.subject, s.data, s.reply),
+      reply: (e) => this.dispatch(e),
+      failHeld: failHeldReplies,
+      armDeadline: (at) => this.armTimer(at),
+    };
   }
 
-  /** Releases (or fails) what waited for a step's persist, feeds the outcome back, and resumes. */
-  private persisted(out: BrokerOutputs, failure: DiskError | undefined): void {
-    if (failure === undefined) {
-      for (const s of out.sendAfterPersist) this.publish(s);
-      for (const e of out.replyAfterPersist) this.dispatch(e);
-    } else {
-      for (const e of failHeldReplies(out.replyAfterPersist, failure)) this.dispatch(e);
-    }
-    for (const e of out.reply) this.dispatch(e);
-    const token = out.persistToken;
-    if (token !== undefined) {
-      const time = this.time();
-      return this.apply(this.broker.step(failure === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: failure, ...time }));
-    }
-    if (!this.persisting) return;
-    this.persisting = false;
-    this.schedule();
-  }
-
-  private armTimer(): void {
+  private armTimer(deadline: TimeMs | undefined): void {
     if (this.stopped) return;
-    const deadline = this.broker.nextDeadline();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (deadline === undefined) return;
     const delayMs = Math.max(0, deadline - this.time().nowMs);
-    this.timer = setTimeout(() => this.enqueue((t) => ({ kind: "tick", ...t })), delayMs);
+    this.timer = setTimeout(() => {
+      this.runtime.deadlineFired();
+      this.enqueue((t) => ({ kind: "tick", ...t }));
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -332,8 +301,9 @@ export class BrokerDriver implements BrokerService {
       case "apiResponse": {
         const resolve = this.requests.get(effect.requestId);
         this.requests.delete(effect.requestId);
+        const flushFirst = this.flushFirst.delete(effect.requestId);
         if (resolve === undefined) return;
-        if (!this.deferApiReplies) return resolve(effect.result);
+        if (!flushFirst) return resolve(effect.result);
         this.dataPath.flush().then(
           () => resolve(effect.result),
           () => resolve(effect.result),

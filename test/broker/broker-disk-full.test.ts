@@ -68,14 +68,29 @@ for (const planted of [false, true]) {
   });
 }
 
-test("a failed disk (EIO) answers LEADER publishers too, then stops", () => {
+const failedPartition = (h: BrokerHarness, stream: string): boolean => {
+  const role = h.broker.view.partitions.get(`${stream}\u00000`)?.role;
+  return role?.kind === "offline" && role.reason === "failed";
+};
+
+test("a failed disk (EIO) on a partition's lane answers LEADER publishers too, then stops that partition", () => {
   const h = new BrokerHarness();
   h.request(create("s"));
   h.failPersistWith = new DiskError("EIO", "fdatasync", "streams/s/0/00000000000000000000.log");
   publish(h, "s", "doomed", "LEADER");
   h.failPersistWith = undefined;
   assert.equal(acks(h).get("doomed")?.ackError, "UNKNOWN");
-  assert.notEqual(h.broker.view.failed, undefined, "EIO stays fail-stop");
+  assert.ok(failedPartition(h, "s"), "EIO stays fail-stop for the partition");
+  assert.equal(h.broker.view.failed, undefined, "the broker and its other lanes go on");
+});
+
+test("a failed disk (EIO) on the metadata lane stops the broker", () => {
+  const h = new BrokerHarness();
+  h.failPersistWith = new DiskError("EIO", "fdatasync", "metadata.log");
+  const created = h.request(create("s"));
+  h.failPersistWith = undefined;
+  assert.equal(created.ok ? "" : created.error.code, "DiskFailed");
+  assert.notEqual(h.broker.view.failed, undefined);
 });
 
 test("ENOSPC from fdatasync is a writeback failure: fail-stop like EIO", () => {
@@ -85,7 +100,7 @@ test("ENOSPC from fdatasync is a writeback failure: fail-stop like EIO", () => {
   publish(h, "s", "doomed", "ALL");
   h.failPersistWith = undefined;
   assert.equal(acks(h).get("doomed")?.ackError, "UNKNOWN");
-  assert.notEqual(h.broker.view.failed, undefined);
+  assert.ok(failedPartition(h, "s"));
 });
 
 test("out of descriptors (EMFILE) is refused work: error acks, reads go on, writes resume", () => {

@@ -20,7 +20,8 @@ const DONE: ApiResponse = { kind: "done" };
 export function handleApiRequest(state: BrokerState, requestId: number, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>): void {
   const result = dispatch(state, request, time, out);
   // Anything that changed metadata is answered only once the op is durable.
-  const afterPersist = out.persist.length > 0;
+  // Planted bug (test only): the answer goes out before the op is durable.
+  const afterPersist = out.persist.length > 0 && state.config.plantedBugs?.replyBeforePersist !== true;
   (afterPersist ? out.replyAfterPersist : out.reply).push({ kind: "apiResponse", requestId, result });
 }
 

@@ -44,7 +44,11 @@ export interface PlantedBugs {
   readonly truncateBeforeRecoveryPoint?: boolean;
   /** A failed write answers ALL publishers only; LEADER publishers are left waiting (the old behaviour). */
   readonly noLeaderErrorAck?: boolean;
+  /** A reply that should wait for its persist (CreateStream, ...) is released at once. */
+  readonly replyBeforePersist?: boolean;
+  /** The node runtime releases a group's acks once its own persist is done, before an earlier persist of its lane. */
+  readonly ackBeforeEarlierPersist?: boolean;
 }
 
 /** Names of the bug bank's switches, for parsing them from a test-only environment variable. */
-export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck"] as const satisfies readonly (keyof PlantedBugs)[];
+export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck", "replyBeforePersist", "ackBeforeEarlierPersist"] as const satisfies readonly (keyof PlantedBugs)[];

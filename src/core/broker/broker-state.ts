@@ -4,6 +4,7 @@ import type { Crc32c } from "../crc32c.js";
 import type { DiskOp, DiskReader } from "../disk.js";
 import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataState } from "../metadata/metadata-state.js";
+import type { LaneId } from "../outputs.js";
 import type { Random } from "../random.js";
 import type { BrokerConfig } from "./broker-config.js";
 import type { Partition } from "./partition.js";
@@ -43,10 +44,12 @@ export interface BrokerState {
   readonly dirty: Set<Partition>;
   nextSid: number;
   nextToken: number;
-  /** Tokens handed out and not yet completed, oldest first (drivers complete them in order). */
-  readonly inFlightTokens: number[];
-  /** The ops of each in-flight token: when one fails, they say which partitions need a repair. */
-  readonly persistOps: Map<number, readonly DiskOp[]>;
+  /** Tokens handed out and not yet completed, per lane, oldest first (a lane completes them in order). */
+  readonly laneTokens: Map<LaneId, number[]>;
+  /** The lane and ops of each in-flight token: when one fails, they say which partitions need a repair. */
+  readonly persistOps: Map<number, { readonly lane: LaneId; readonly ops: readonly DiskOp[] }>;
+  /** The last mixed (cross-lane) token: every partition lane's next group waits for it. */
+  barrierToken: number | undefined;
   stopped: boolean;
   /** Set when the disk failed (EIO): the broker writes nothing more until it is restarted. */
   failed: string | undefined;

@@ -28,6 +28,7 @@ function startSubscription(state: BrokerState, id: number, request: SubscribeReq
     if (!resumed.ok) return resumed;
   }
   const partition = state.partitions.get(partitionKey(request.stream, request.partition));
+  if (partition?.role.kind === "offline" && partition.role.reason === "failed") return err("DiskFailed", "the partition's disk failed; it is served again after a restart");
   if (partition === undefined || partition.role.kind !== "leader" || partition.log === undefined) {
     return err("NotLeader", "Server not partition leader");
   }

@@ -4,7 +4,9 @@ import { DEFAULT_MAX_CONTROL_LINE, fitsControlLine } from "../nats/control-line.
 import { assert } from "../assert.js";
 import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
-import type { InputTime, Outputs } from "../outputs.js";
+import { METADATA_LANE, type InputTime, type LaneId, type Outputs } from "../outputs.js";
+import { endSubscriptions } from "./broker-metadata.js";
+import { partitionKeyOfLane } from "./persist-lanes.js";
 import type { BrokerEffect } from "./api-types.js";
 import type { BrokerState, TimerName } from "./broker-state.js";
 import type { AppendContext, NatsDelivery, Partition } from "./partition.js";
@@ -36,10 +38,12 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
 
 /** A persist token came back: advance high watermarks, release ALL acks, wake subscribers. */
 export function onPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
-  completeToken(state, token);
+  const lane = completeToken(state, token);
   const full = state.diskFull;
-  // While the disk is full only the repair's success proves the unconfirmed metadata records durable.
-  if (full === undefined || full.repairToken === token) state.metadataLog.confirm();
+  // While the disk is full only the repair's success proves the unconfirmed metadata records
+  // durable; and only once no later metadata persist is in flight (confirm covers every record).
+  const metadataIdle = (state.laneTokens.get(METADATA_LANE)?.length ?? 0) === 0;
+  if (lane === METADATA_LANE && metadataIdle && (full === undefined || full.repairToken === token)) state.metadataLog.confirm();
   if (full !== undefined && full.repairToken === token) {
     state.diskFull = undefined;
     state.timers.delete("diskFullRetry");
@@ -47,9 +51,17 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
     out.log.push({ level: "info", msg: "disk writable again: taking writes", fields: { after: full.reason } });
   }
   const ctx = appendContext(state, out);
-  for (const partition of state.partitions.values()) {
+  for (const partition of partitionsOfLane(state, lane)) {
     if (partition.onPersisted(token, time, ctx)) state.dirty.add(partition);
   }
+}
+
+/** The partitions a lane's completion concerns: its own, or every one for the metadata lane. */
+function partitionsOfLane(state: BrokerState, lane: LaneId): Iterable<Partition> {
+  const key = partitionKeyOfLane(lane);
+  if (key === undefined) return state.partitions.values();
+  const partition = state.partitions.get(key);
+  return partition === undefined ? [] : [partition];
 }
 
 /** How long a broker whose disk is still full waits before it tries the repair again. */
@@ -65,14 +77,22 @@ export const DISK_FULL_RETRY_MS = 1000;
  * repaired in place. The broker stops writing and serving until it is restarted.
  */
 export function onPersistFailed(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
-  const touched = touchedDirs(state.persistOps.get(token) ?? []);
-  completeToken(state, token);
-  if (!isOutOfResources(error)) return failStop(state, token, error, time, out);
+  const touched = touchedDirs(state.persistOps.get(token)?.ops ?? []);
+  const lane = completeToken(state, token);
+  // Persists that were in flight when the broker stopped fail after it: nothing more to do.
+  if (state.failed !== undefined) return;
+  if (!isOutOfResources(error)) {
+    // A failed partition lane stops that partition only; a failed metadata lane, the broker.
+    const key = partitionKeyOfLane(lane);
+    return key === undefined ? failStop(state, token, error, time, out) : failStopPartition(state, key, token, error, time, out);
+  }
   const ctx = appendContext(state, out);
   const wasFull = state.diskFull;
-  state.diskFull = { reason: error.message, repairToken: undefined };
-  state.metadataLog.persistFailed();
-  for (const partition of state.partitions.values()) {
+  // A write issued before the repair may fail after it was issued: the repair stays in flight.
+  const repairToken = wasFull === undefined || wasFull.repairToken === token ? undefined : wasFull.repairToken;
+  state.diskFull = { reason: error.message, repairToken };
+  if (lane === METADATA_LANE) state.metadataLog.persistFailed();
+  for (const partition of partitionsOfLane(state, lane)) {
     partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
     // Only partitions with ops in the failed persist can differ from the disk (with 10,000
     // partitions, re-deriving every log per refused write would stall the broker for seconds).
@@ -109,6 +129,23 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
   full.repairToken = state.nextToken;
 }
 
+/**
+ * EIO on one partition's lane: that partition is fail-stop (error acks, its readers ended, no
+ * more writes until a restart re-derives it from the disk); the other lanes go on.
+ */
+function failStopPartition(state: BrokerState, key: string, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const partition = state.partitions.get(key);
+  if (partition === undefined || (partition.role.kind === "offline" && partition.role.reason === "failed")) return;
+  out.log.push({ level: "error", msg: "partition disk write failed: the partition stops until the broker is restarted; check the disk", fields: { stream: partition.stream.name, partition: partition.meta.id, token, error: error.message } });
+  if (partition.sid !== undefined) {
+    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    state.partitionsBySid.delete(partition.sid);
+    partition.sid = undefined;
+  }
+  partition.failStop(time, appendContext(state, out));
+  endSubscriptions(state, partition.stream.name, partition.meta.id, { code: "DiskFailed", message: `disk failed: ${error.message}` }, out);
+}
+
 function failStop(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
   const ctx = appendContext(state, out);
   state.failed = error.message;
@@ -128,10 +165,14 @@ function failStop(state: BrokerState, token: number, error: DiskError, time: Inp
   state.subscriptions.clear();
 }
 
-function completeToken(state: BrokerState, token: number): void {
+/** Marks a token complete and returns its lane; asserts tokens complete in order within the lane. */
+function completeToken(state: BrokerState, token: number): LaneId {
+  const entry = state.persistOps.get(token);
+  assert(entry !== undefined, `persist token ${token} is in flight`);
   state.persistOps.delete(token);
-  const first = state.inFlightTokens.shift();
-  assert(first === token, `persist tokens complete in order: expected ${String(first)}, got ${token}`);
+  const first = state.laneTokens.get(entry.lane)?.shift();
+  assert(first === token, `persist tokens complete in order within lane ${entry.lane}: expected ${String(first)}, got ${token}`);
+  return entry.lane;
 }
 
 /** Fires every timer that is due. */
@@ -177,7 +218,7 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
     replicationMaxBytes: state.config.replicationMaxBytes,
     ackBeforePersist: state.config.plantedBugs?.ackBeforePersist === true,
     noLeaderErrorAck: state.config.plantedBugs?.noLeaderErrorAck === true,
-    sendAck: (ack: AckFields, afterPersist: boolean) => {
+    sendAck: (ack: AckFields, afterLane: LaneId | undefined) => {
       // NONE means no ack at all, and there is nowhere to send one without an inbox.
       if (ack.ackInbox.length === 0 || ack.ackPolicy === "NONE") return;
       // Nor to an inbox that is no publish subject: written into the broker's NATS connection,
@@ -187,7 +228,10 @@ function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendCo
         return;
       }
       const send = { subject: ack.ackInbox, data: state.deps.codec.encodeAck(ack) };
-      (afterPersist ? out.sendAfterPersist : out.send).push(send);
+      if (afterLane === undefined) return void out.send.push(send);
+      const sends = out.sendAfterLane.get(afterLane);
+      if (sends === undefined) out.sendAfterLane.set(afterLane, [send]);
+      else sends.push(send);
     },
   };
 }

@@ -13,6 +13,7 @@ import type { BrokerConfig } from "./broker-config.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
+import { groupByLane } from "./persist-lanes.js";
 import { appendDeliveries, onPersistFailed, onPersisted, onTimer } from "./broker-writes.js";
 import type { NatsDelivery } from "./partition.js";
 
@@ -54,7 +55,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
@@ -132,14 +133,9 @@ export class Broker {
 
   private finish(out: BrokerOutputs): void {
     pumpDirtyPartitions(this.state, out);
-    // Batches appended this step were registered under nextToken; it is used only if they
-    // (or anything else) asked for disk work.
-    if (out.persist.length > 0) {
-      const token = this.state.nextToken++;
-      out.persistToken = token;
-      this.state.inFlightTokens.push(token);
-      this.state.persistOps.set(token, out.persist);
-    }
+    // Batches appended this step were registered under nextToken, provisionally: the lane
+    // groups get their tokens here, and each partition's batches its lane's.
+    groupByLane(this.state, out);
   }
 
   private shutdown(out: BrokerOutputs): void {

@@ -9,7 +9,7 @@ import { CommitLog } from "../log/commit-log.js";
 import { parentDir, type DiskReader } from "../disk.js";
 import type { AppendMessage } from "../log/record-codec.js";
 import type { PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
-import type { InputTime, Outputs } from "../outputs.js";
+import { partitionLane, type InputTime, type LaneId, type Outputs } from "../outputs.js";
 import { offset, type Offset, type TimestampNs } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
 import type { AckError, AckFields, AckPolicy, PublishEnvelope, WireCodec } from "./wire-codec.js";
@@ -47,7 +47,7 @@ const UTF8_CACHE_MAX = 1024;
 
 /** An appended batch waiting for its persist token. */
 interface PendingBatch {
-  readonly token: number;
+  token: number;
   readonly firstOffset: Offset;
   readonly lastOffset: Offset;
   /** LEADER publishers whose OK waits in sendAfterPersist: they get an error ack if the write fails. */
@@ -69,12 +69,23 @@ export class Partition {
   private readonly utf8Cache = new Map<string, Uint8Array>();
   private readonly encoder = new TextEncoder();
 
+  /** The persist lane of this partition's directory. */
+  readonly lane: LaneId;
+
   constructor(
     readonly stream: StreamMeta,
     readonly meta: PartitionMeta,
     public log: CommitLog | undefined,
   ) {
     this.role = log === undefined ? { kind: "offline", reason: "paused" } : { kind: "leader" };
+    this.lane = partitionLane(stream.name, meta.id);
+  }
+
+  /** The step's batches, appended under its provisional token, belong to their lane's token. */
+  retoken(provisional: number, token: number): void {
+    for (let i = this.pendingBatches.length - 1; i >= 0 && (this.pendingBatches[i] as PendingBatch).token === provisional; i--) {
+      (this.pendingBatches[i] as PendingBatch).token = token;
+    }
   }
 
   /** The open log of a leading partition (asserted). */
@@ -108,7 +119,7 @@ export class Partition {
       ? { msgSubject: d.subject, ackInbox: "", correlationId: "", ackPolicy: "NONE", receptionTimestampNs: wallNs }
       : { msgSubject: d.subject, ackInbox: envelope.ackInbox, correlationId: envelope.correlationId, ackPolicy: envelope.ackPolicy, receptionTimestampNs: wallNs };
     if (d.data.length > ctx.replicationMaxBytes) {
-      ctx.sendAck(this.ack(target, 0, "TOO_LARGE", wallNs), false);
+      ctx.sendAck(this.ack(target, 0, "TOO_LARGE", wallNs), undefined);
       return;
     }
     // Readonly: NATS-published messages are dropped without an ack (spec §1, Readonly).
@@ -146,7 +157,7 @@ export class Partition {
     const result = this.leaderLog.appendAsLeader(messages, time.wallNs, this.meta.leaderEpoch, time.nowMs);
     if (!result.ok) {
       const ackError: AckError = result.error.code === "IncorrectOffset" ? "INCORRECT_OFFSET" : result.error.code === "MessageTooLarge" ? "TOO_LARGE" : "UNKNOWN";
-      for (const t of targets) ctx.sendAck(this.ack(t, 0, ackError, time.wallNs), false);
+      for (const t of targets) ctx.sendAck(this.ack(t, 0, ackError, time.wallNs), undefined);
       ctx.out.log.push({ level: ackError === "UNKNOWN" ? "warn" : "debug", msg: "append refused", fields: { stream: this.stream.name, partition: this.meta.id, reason: result.error.message } });
       return;
     }
@@ -158,7 +169,7 @@ export class Partition {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i] as AckTarget;
       if (t.ackPolicy === "LEADER") {
-        ctx.sendAck(this.ack(t, firstOffset + i, "OK", time.wallNs), afterPersist);
+        ctx.sendAck(this.ack(t, firstOffset + i, "OK", time.wallNs), afterPersist ? this.lane : undefined);
         leaderTargets.push(t);
       } else if (t.ackPolicy === "ALL") this.pendingAcks.push({ offset: offset(firstOffset + i), target: t });
     }
@@ -171,7 +182,7 @@ export class Partition {
     const messages: AppendMessage[] = [];
     const targets: AckTarget[] = [];
     for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
-    for (const t of targets) if (!(ctx.noLeaderErrorAck && t.ackPolicy === "LEADER")) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    for (const t of targets) if (!(ctx.noLeaderErrorAck && t.ackPolicy === "LEADER")) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), undefined);
     if (targets.length > 0) ctx.out.log.push({ level: "debug", msg: "append refused: disk full", fields: { stream: this.stream.name, partition: this.meta.id, messages: targets.length, reason } });
   }
 
@@ -205,7 +216,7 @@ export class Partition {
     this.cutAt = this.cutAt === undefined || cut < this.cutAt ? cut : this.cutAt;
     this.needsRepair = true;
     // Their OK acks waited in sendAfterPersist, which the driver drops on failure: say so.
-    if (!ctx.noLeaderErrorAck) for (const b of failed) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    if (!ctx.noLeaderErrorAck) for (const b of failed) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), undefined);
     this.errorPendingAcks(cut, time, ctx);
     ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
   }
@@ -232,7 +243,7 @@ export class Partition {
 
   /** The disk failed: error every pending ack and stop (the log is dropped without closing it). */
   failStop(time: InputTime, ctx: AppendContext): void {
-    if (!ctx.noLeaderErrorAck) for (const b of this.pendingBatches) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), false);
+    if (!ctx.noLeaderErrorAck) for (const b of this.pendingBatches) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), undefined);
     this.pendingBatches.length = 0;
     this.errorPendingAcks(offset(0), time, ctx);
     this.log = undefined;
@@ -242,7 +253,7 @@ export class Partition {
   private errorPendingAcks(from: Offset, time: InputTime, ctx: AppendContext): void {
     const keep: PendingAck[] = [];
     for (const a of this.pendingAcks) {
-      if (a.offset >= from) ctx.sendAck(this.ack(a.target, 0, "UNKNOWN", time.wallNs), false);
+      if (a.offset >= from) ctx.sendAck(this.ack(a.target, 0, "UNKNOWN", time.wallNs), undefined);
       else keep.push(a);
     }
     this.pendingAcks = keep;
@@ -280,7 +291,7 @@ export class Partition {
     const hw = this.log?.highWatermark ?? -1;
     const still: PendingAck[] = [];
     for (const a of this.pendingAcks) {
-      if (a.offset <= hw) ctx.sendAck(this.ack(a.target, a.offset, "OK", time.wallNs), false);
+      if (a.offset <= hw) ctx.sendAck(this.ack(a.target, a.offset, "OK", time.wallNs), undefined);
       else still.push(a);
     }
     this.pendingAcks = still;
@@ -303,6 +314,6 @@ export interface AppendContext {
   readonly ackBeforePersist: boolean;
   /** Planted bug (test only): a failed write answers ALL publishers only, LEADER ones never. */
   readonly noLeaderErrorAck: boolean;
-  /** Sends an ack to its inbox (nothing when it has none); `afterPersist` orders it behind the batch. */
-  readonly sendAck: (ack: AckFields, afterPersist: boolean) => void;
+  /** Sends an ack to its inbox (nothing when it has none); `afterLane` orders it behind the batch's persist in that lane. */
+  readonly sendAck: (ack: AckFields, afterLane: LaneId | undefined) => void;
 }

@@ -1,0 +1,266 @@
+// The one loop that applies a core's Outputs (docs/runtime.md): production's driver, the
+// simulator's node and the test harness are IO adapters around it. Pure and callback-driven: the
+// IO starts disk ops and calls back when each completes (now or later); the runtime keeps the
+// core stepping meanwhile (pipelining), runs each lane's groups in token order (a lane's ops one
+// after another, lanes side by side), releases what depended on a group once it and every earlier
+// group of its lane succeeded, feeds `persisted`/`persistFailed` back, and re-arms the deadline.
+import { assert } from "../assert.js";
+import type { DiskError, DiskOp } from "../disk.js";
+import type { BaseInput, InputTime, LaneId, Outputs, PersistGroup, Send } from "../outputs.js";
+import type { TimeMs } from "../types.js";
+
+/** What the runtime drives: a core with one step() and one deadline. */
+export interface NodeCore<TInput, TReply> {
+  step(input: TInput | BaseInput): Outputs<TReply>;
+  nextDeadline(): TimeMs | undefined;
+}
+
+/** What an adapter provides: clocks, disk ops, the network, effects, one timer. */
+export interface NodeIo<TReply> {
+  time(): InputTime;
+  /** Starts one op of `lane`; calls `done` exactly once, synchronously or later. */
+  startOp(lane: LaneId, op: DiskOp, done: (error: DiskError | undefined) => void): void;
+  /** Called with every step's outputs before anything of them is released (logs, NATS subscription changes). */
+  stepped(out: Outputs<TReply>): void;
+  send(send: Send): void;
+  reply(reply: TReply): void;
+  /** What replies held behind a failed persist become (errors whose outcome is unknown). */
+  failHeld(replies: readonly TReply[], error: DiskError): readonly TReply[];
+  /** The core's next deadline changed (undefined: none). */
+  armDeadline(atMs: TimeMs | undefined): void;
+}
+
+/** Test-only mistakes in the loop that the simulator must catch (the bug bank). */
+export interface RuntimeBugs {
+  /** Runs a lane's fdatasyncs side by side and completes (releases) each group when its own ops are done, before earlier groups of its lane. */
+  readonly ackBeforeEarlierPersist?: boolean;
+}
+
+/** The runtime's switches of a broker's bug bank (none in production). */
+export function runtimeBugs(config: { readonly plantedBugs?: RuntimeBugs }): RuntimeBugs {
+  return config.plantedBugs?.ackBeforeEarlierPersist === true ? { ackBeforeEarlierPersist: true } : {};
+}
+
+interface QueuedGroup<TReply> {
+  readonly group: PersistGroup<TReply>;
+  /** Index of the next op to start. */
+  next: number;
+  /** Ops started and not yet completed (one, or several fdatasyncs of earlier steps' groups). */
+  inFlight: number;
+  /** Set while one of this group's ops runs: its next op waits (ops of a group run one after another). */
+  running: boolean;
+  done: boolean;
+  released: boolean;
+  error: DiskError | undefined;
+}
+
+interface Lane<TReply> {
+  readonly groups: QueuedGroup<TReply>[];
+  /** Ops in the IO's hands, and how many of them are fdatasyncs. */
+  inFlight: number;
+  syncsInFlight: number;
+}
+
+/**
+ * Ops that may start while an earlier group's fdatasync is still in flight (pipelining): writes
+ * and new files land after it in the kernel's order whatever the sync covers. Anything that
+ * removes, renames, truncates or closes a file waits until the lane has nothing in flight.
+ */
+function overlapsSyncs(op: DiskOp): boolean {
+  return op.kind === "write" || op.kind === "create" || op.kind === "fdatasync";
+}
+
+/** Steps a core and applies its outputs over an IO adapter. */
+export class NodeRuntime<TInput, TReply> {
+  private readonly lanes = new Map<LaneId, Lane<TReply>>();
+  /** Tokens handed to the runtime and not yet fed back to the core. */
+  private readonly pending = new Set<number>();
+  private driving = false;
+  private deadline: TimeMs | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly core: NodeCore<TInput, TReply>,
+    private readonly io: NodeIo<TReply>,
+    private readonly bugs: RuntimeBugs = {},
+  ) {}
+
+  /** Applies outputs the core returned outside step() (Broker.recover's). */
+  apply(out: Outputs<TReply>): void {
+    this.accept(out);
+    this.drive();
+  }
+
+  /** Steps the core with one input and applies what it returned. */
+  step(input: TInput): void {
+    assert(!this.stopped, "a stopped runtime takes no input");
+    this.apply(this.core.step(input));
+  }
+
+  /** The adapter's timer fired: the deadline is armed again after the next step, even if unchanged. */
+  deadlineFired(): void {
+    this.deadline = undefined;
+  }
+
+  /** True when no persist is queued or in flight. */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
+  /** Forgets everything in flight (the process died): completions after this are ignored. */
+  stop(): void {
+    this.stopped = true;
+    this.lanes.clear();
+    this.pending.clear();
+  }
+
+  private accept(out: Outputs<TReply>): void {
+    this.io.stepped(out);
+    for (const s of out.send) this.io.send(s);
+    for (const r of out.reply) this.io.reply(r);
+    for (const group of out.persists) {
+      let lane = this.lanes.get(group.lane);
+      if (lane === undefined) this.lanes.set(group.lane, (lane = { groups: [], inFlight: 0, syncsInFlight: 0 }));
+      const last = lane.groups[lane.groups.length - 1];
+      assert(last === undefined || last.group.token < group.token, `tokens of lane ${group.lane} arrive in order`);
+      lane.groups.push({ group, next: 0, inFlight: 0, running: false, done: false, released: false, error: undefined });
+      this.pending.add(group.token);
+    }
+    const deadline = this.core.nextDeadline();
+    if (deadline !== this.deadline) {
+      this.deadline = deadline;
+      this.io.armDeadline(deadline);
+    }
+  }
+
+  /** Starts what can start and completes what is done, until nothing moves (re-entrant calls return). */
+  private drive(): void {
+    if (this.driving) return;
+    this.driving = true;
+    try {
+      for (let moved = true; moved && !this.stopped; ) {
+        moved = false;
+        for (const [id, lane] of this.lanes) moved = this.advance(id, lane) || moved;
+      }
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  /** Moves one lane forward by one op or one completion; true when something changed. */
+  private advance(id: LaneId, lane: Lane<TReply>): boolean {
+    // Planted bug (test only): any done group completes, not only the lane's oldest.
+    const at = this.bugs.ackBeforeEarlierPersist === true ? lane.groups.findIndex((g) => g.done) : lane.groups[0]?.done === true ? 0 : -1;
+    if (at >= 0) {
+      const [first] = lane.groups.splice(at, 1) as [QueuedGroup<TReply>];
+      this.complete(first);
+      if (lane.groups.length === 0 && this.lanes.get(id) === lane) this.lanes.delete(id);
+      return true;
+    }
+    let moved = false;
+    for (const g of lane.groups) {
+      if (g.done || g.running || g.inFlight > 0 || g.next < g.group.ops.length) continue;
+      g.done = true;
+      moved = true;
+    }
+    return this.startNext(id, lane) || moved;
+  }
+
+  /**
+   * Starts the lane's next op, in order. Writes and new files may start while an earlier group's
+   * fdatasync is in flight, passing groups parked at their final fdatasync; one fdatasync runs at
+   * a time per lane, and it also completes the parked groups behind it that sync the same file
+   * (pipelined group commit: one sync for every write that landed while the previous one ran).
+   */
+  private startNext(id: LaneId, lane: Lane<TReply>): boolean {
+    for (let i = 0; i < lane.groups.length; i++) {
+      const g = lane.groups[i] as QueuedGroup<TReply>;
+      if (g.done || g.next === g.group.ops.length) continue;
+      if (g.running || g.error !== undefined || !g.group.after.every((t) => !this.pending.has(t))) return false;
+      const op = g.group.ops[g.next] as DiskOp;
+      if (op.kind === "fdatasync") {
+        if (lane.inFlight === 0) {
+          this.start(id, lane, [g, ...this.parkedBehind(lane, i, op.path)], op);
+          return true;
+        }
+        // Planted bug (test only): a second fdatasync of the lane runs beside the first and may finish first.
+        if (this.bugs.ackBeforeEarlierPersist === true && lane.inFlight === lane.syncsInFlight) {
+          this.start(id, lane, [g], op);
+          return true;
+        }
+        // Parked at its last op behind the running sync: later groups' writes may pass it.
+        if (lane.inFlight === lane.syncsInFlight && g.next === g.group.ops.length - 1) continue;
+        return false;
+      }
+      if (lane.inFlight === 0 || (lane.inFlight === lane.syncsInFlight && overlapsSyncs(op))) {
+        this.start(id, lane, [g], op);
+        return true;
+      }
+      return false;
+    }
+    return false;
+  }
+
+  /** The groups right after index `i` whose only op left is an fdatasync of `path`. */
+  private parkedBehind(lane: Lane<TReply>, i: number, path: string): QueuedGroup<TReply>[] {
+    const parked: QueuedGroup<TReply>[] = [];
+    for (const q of lane.groups.slice(i + 1)) {
+      const op = q.group.ops[q.next];
+      const ready = !q.running && q.inFlight === 0 && q.error === undefined && q.next === q.group.ops.length - 1 && q.group.after.every((t) => !this.pending.has(t));
+      if (!ready || op?.kind !== "fdatasync" || op.path !== path) break;
+      parked.push(q);
+    }
+    return parked;
+  }
+
+  private start(id: LaneId, lane: Lane<TReply>, groups: readonly QueuedGroup<TReply>[], op: DiskOp): void {
+    for (const g of groups) {
+      g.next++;
+      g.inFlight++;
+      g.running = true;
+    }
+    lane.inFlight++;
+    const sync = op.kind === "fdatasync";
+    if (sync) lane.syncsInFlight++;
+    this.io.startOp(id, op, (error) => {
+      if (this.stopped) return;
+      for (const g of groups) {
+        g.inFlight--;
+        g.running = false;
+      }
+      lane.inFlight--;
+      if (sync) lane.syncsInFlight--;
+      if (error !== undefined) this.fail(lane, groups[0] as QueuedGroup<TReply>, error);
+      this.drive();
+    });
+  }
+
+  /** An op failed: its group fails, and so does every later group of the lane (their ops assumed it). */
+  private fail(lane: Lane<TReply>, g: QueuedGroup<TReply>, error: DiskError): void {
+    for (const q of lane.groups.slice(lane.groups.indexOf(g))) {
+      if (q.error !== undefined) continue;
+      q.error = error;
+      q.next = q.group.ops.length; // nothing more of it starts
+    }
+  }
+
+  /** A group at the head of its lane is done: release or fail its dependents, tell the core. */
+  private complete(g: QueuedGroup<TReply>): void {
+    this.release(g);
+    this.pending.delete(g.group.token);
+    const time = this.io.time();
+    const token = g.group.token;
+    this.accept(this.core.step(g.error === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: g.error, ...time }));
+  }
+
+  private release(g: QueuedGroup<TReply>): void {
+    if (g.released) return;
+    g.released = true;
+    if (g.error !== undefined) {
+      for (const r of this.io.failHeld(g.group.replyAfterPersist, g.error)) this.io.reply(r);
+      return;
+    }
+    for (const s of g.group.sendAfterPersist) this.io.send(s);
+    for (const r of g.group.replyAfterPersist) this.io.reply(r);
+  }
+}

@@ -1,0 +1,110 @@
+// The node runtime (docs/runtime.md): order within a lane, independence across lanes, failures
+// that stay in their lane, pipelined fdatasync, the planted ackBeforeEarlierPersist bug.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DiskError, type DiskOp } from "../../src/core/disk.js";
+import { emptyOutputs, type BaseInput, type Outputs, type PersistGroup } from "../../src/core/outputs.js";
+import { NodeRuntime, type RuntimeBugs } from "../../src/core/runtime/node-runtime.js";
+import { timeMs, timestampNs } from "../../src/core/types.js";
+
+const write = (path: string): DiskOp => ({ kind: "write", path, position: 0, chunks: [new Uint8Array(1)] });
+const sync = (path: string): DiskOp => ({ kind: "fdatasync", path });
+
+function group(lane: string, token: number, ops: DiskOp[], ack: string, after: number[] = []): PersistGroup<string> {
+  return { lane, token, ops, after, sendAfterPersist: [{ subject: ack, data: new Uint8Array() }], replyAfterPersist: [] };
+}
+
+/** A fake core returning the groups it is told to, and an IO whose fdatasyncs complete when the test says. */
+function rig(bugs: RuntimeBugs = {}) {
+  const fed: string[] = [];
+  const sent: string[] = [];
+  const started: string[] = [];
+  const syncs: Array<{ op: DiskOp; done: (e: DiskError | undefined) => void }> = [];
+  let next: Outputs<string> = emptyOutputs<string>();
+  const core = {
+    step: (input: BaseInput): Outputs<string> => {
+      if (input.kind !== "tick") fed.push(`${input.kind}:${input.token}`);
+      const out = next;
+      next = emptyOutputs<string>();
+      return out;
+    },
+    nextDeadline: () => undefined,
+  };
+  const runtime = new NodeRuntime<BaseInput, string>(core, {
+    time: () => ({ nowMs: timeMs(0), wallNs: timestampNs(0n) }),
+    startOp: (lane, op, done) => {
+      started.push(`${lane}:${op.kind}`);
+      if (op.kind === "fdatasync") syncs.push({ op, done });
+      else done(undefined);
+    },
+    stepped: () => undefined,
+    send: (s) => void sent.push(s.subject),
+    reply: () => undefined,
+    failHeld: (r) => r,
+    armDeadline: () => undefined,
+  }, bugs);
+  const stepWith = (...groups: PersistGroup<string>[]): void => {
+    next = { ...emptyOutputs<string>(), persists: groups };
+    runtime.step({ kind: "tick", nowMs: timeMs(0), wallNs: timestampNs(0n) });
+  };
+  return { runtime, fed, sent, started, syncs, stepWith };
+}
+
+test("within a lane: the next group's write overlaps the fdatasync in flight; its ack waits for the earlier group", () => {
+  const r = rig();
+  r.stepWith(group("p1", 1, [write("a"), sync("a")], "ack1"));
+  r.stepWith(group("p1", 2, [write("b"), sync("b")], "ack2"));
+  assert.deepEqual(r.started, ["p1:write", "p1:fdatasync", "p1:write"], "the second write went while the first sync was in flight; its sync waits");
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.sent, ["ack1"]);
+  assert.deepEqual(r.fed, ["persisted:1"]);
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.sent, ["ack1", "ack2"]);
+  assert.deepEqual(r.fed, ["persisted:1", "persisted:2"]);
+  assert.equal(r.runtime.idle, true);
+});
+
+test("one fdatasync completes every group parked behind it on the same file (pipelined group commit)", () => {
+  const r = rig();
+  r.stepWith(group("p1", 1, [write("seg"), sync("seg")], "ack1"));
+  r.stepWith(group("p1", 2, [write("seg"), sync("seg")], "ack2"));
+  r.stepWith(group("p1", 3, [write("seg"), sync("seg")], "ack3"));
+  r.syncs.shift()!.done(undefined);
+  assert.equal(r.syncs.length, 1, "groups 2 and 3 share one fdatasync");
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.sent, ["ack1", "ack2", "ack3"]);
+  assert.deepEqual(r.fed, ["persisted:1", "persisted:2", "persisted:3"]);
+});
+
+test("across lanes: a later lane's persist completes first and is released first; a barrier waits for its tokens", () => {
+  const r = rig();
+  r.stepWith(group("p1", 1, [write("a"), sync("a")], "ack1"), group("p2", 2, [write("b"), sync("b")], "ack2"));
+  r.stepWith(group("metadata", 3, [write("m"), sync("m")], "created", [1, 2]));
+  assert.deepEqual(r.started.filter((s) => s.startsWith("metadata")), [], "the barrier waits for both partition lanes");
+  r.syncs[1]!.done(undefined);
+  assert.deepEqual(r.sent, ["ack2"]);
+  r.syncs[0]!.done(undefined);
+  assert.deepEqual(r.sent, ["ack2", "ack1"]);
+  assert.deepEqual(r.started.filter((s) => s.startsWith("metadata")), ["metadata:write", "metadata:fdatasync"]);
+});
+
+test("a failure stays in its lane: later groups of the lane fail with it, other lanes are released", () => {
+  const r = rig();
+  r.stepWith(group("p1", 1, [write("a"), sync("a")], "ack1"), group("p2", 2, [write("b"), sync("b")], "ack2"));
+  r.stepWith(group("p1", 3, [write("a2"), sync("a2")], "ack3"));
+  r.syncs[0]!.done(new DiskError("EIO", "fdatasync", "a"));
+  assert.deepEqual(r.fed, ["persistFailed:1", "persistFailed:3"]);
+  assert.equal(r.syncs.length, 2, "group 3's fdatasync never started");
+  r.syncs[1]!.done(undefined);
+  assert.deepEqual(r.sent, ["ack2"]);
+  assert.deepEqual(r.fed, ["persistFailed:1", "persistFailed:3", "persisted:2"]);
+});
+
+test("planted ackBeforeEarlierPersist: a later group's ack goes out before the earlier fdatasync of its lane completed", () => {
+  const r = rig({ ackBeforeEarlierPersist: true });
+  r.stepWith(group("p1", 1, [write("a"), sync("a")], "ack1"));
+  r.stepWith(group("p1", 2, [write("b"), sync("b")], "ack2"));
+  assert.equal(r.syncs.length, 2, "the bug runs the lane's fdatasyncs side by side");
+  r.syncs[1]!.done(undefined);
+  assert.deepEqual(r.sent, ["ack2"], "caught: the ack left before token 1 completed");
+});
