@@ -97,6 +97,8 @@ export class CommitLog {
   private recoveryPointOffset: number;
   /** The recovery point as last written to its checkpoint file (a missing file reads as 0). */
   private checkpointedRecoveryPoint: number;
+  /** The high watermark as last written to its checkpoint file (-1 when missing or unreadable). */
+  private checkpointedHw: number;
   /** Offsets recovery found damaged below the recovery point: kept on disk, never served, never reused. */
   private damaged: DamagedRange[];
   private readonly unsyncedLogs = new Set<string>();
@@ -126,6 +128,7 @@ export class CommitLog {
     this.crc32c = config.crc32c ?? pureCrc32c;
     this.leaderEpochCache = epochCache(this);
     this.hw = Math.min(hw, this.logEndOffset - 1);
+    this.checkpointedHw = hw;
     // Recovery fdatasyncs every segment it scanned, so once its ops are applied all of the log is durable.
     this.recoveryPointOffset = this.logEndOffset;
     this.checkpointedRecoveryPoint = checkpointedRecoveryPoint;
@@ -213,18 +216,25 @@ export class CommitLog {
   }
 
   /**
-   * The ops that durably write the high watermark checkpoint and, when it moved, the recovery
-   * point checkpoint (on the same timer, as Kafka's checkpoint thread writes both).
+   * The ops that write the high watermark checkpoint and the recovery point checkpoint, each only
+   * when it differs from what was last written (on the same timer, as Kafka's checkpoint thread
+   * writes both). Neither syncs the directory: both may lag (a lower high watermark after a crash
+   * is what the timer's interval allows anyway; a lower recovery point only scans more), and with
+   * a thousand partitions a directory fsync each per tick is most of the checkpoint's cost.
    */
   checkpointHighWatermark(): DiskOp[] {
-    return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw))), ...this.recoveryPointCheckpointOps()];
+    const ops = this.recoveryPointCheckpointOps();
+    if (this.hw === this.checkpointedHw) return ops;
+    this.checkpointedHw = this.hw;
+    return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw)), false), ...ops];
   }
 
-  /** The ops that write the recovery point checkpoint, when it differs from the one on disk. */
+  /** The ops that write the recovery point checkpoint, when it differs from the one on disk (durably when lowered). */
   private recoveryPointCheckpointOps(): DiskOp[] {
     if (this.recoveryPointOffset === this.checkpointedRecoveryPoint) return [];
+    const lowered = this.recoveryPointOffset < this.checkpointedRecoveryPoint;
     this.checkpointedRecoveryPoint = this.recoveryPointOffset;
-    return recoveryPointOps(this.dir, this.recoveryPointOffset);
+    return recoveryPointOps(this.dir, this.recoveryPointOffset, lowered);
   }
 
   /**
