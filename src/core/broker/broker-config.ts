@@ -44,7 +44,9 @@ export interface PlantedBugs {
   readonly truncateBeforeRecoveryPoint?: boolean;
   /** A failed write answers ALL publishers only; LEADER publishers are left waiting (the old behaviour). */
   readonly noLeaderErrorAck?: boolean;
+  /** A disk read error (EIO) inside a step is thrown out of Broker.step, killing the process (the old behaviour). */
+  readonly readErrorThrows?: boolean;
 }
 
 /** Names of the bug bank's switches, for parsing them from a test-only environment variable. */
-export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck"] as const satisfies readonly (keyof PlantedBugs)[];
+export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck", "readErrorThrows"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -52,6 +52,8 @@ export interface BrokerState {
   failed: string | undefined;
   /** Set from an ENOSPC/EMFILE failure until the repair persist succeeds: writes are refused meanwhile. */
   diskFull: DiskFullState | undefined;
+  /** The partitions (keys) of the high watermark checkpoint round in progress, written a batch per step. */
+  hwCheckpointRound: { readonly keys: readonly string[]; next: number } | undefined;
 }
 
 /** The map key of a partition. */

@@ -5,7 +5,7 @@ import { assert } from "../assert.js";
 import type { Crc32c } from "../crc32c.js";
 import { crc32c as pureCrc32c } from "../crc32c.js";
 import type { DiskOp, DiskReader } from "../disk.js";
-import { joinPath, parentDir } from "../disk.js";
+import { DiskError, joinPath, parentDir } from "../disk.js";
 import type { Result } from "../errors.js";
 import { err, ok } from "../errors.js";
 import type { LogEvent } from "../outputs.js";
@@ -164,6 +164,16 @@ export class CommitLog {
     ops.push(...log.leaderEpochCache.clearEarliest(log.oldestOffset));
     if (hw > log.hw) events.push({ level: "warn", msg: "high watermark checkpoint is beyond the log end; lowered", fields: { checkpoint: hw, highWatermark: log.hw } });
     return { log, ops, events };
+  }
+
+  /** open(), but a disk read error while recovering is an Internal error (the partition cannot be served), not a throw. */
+  static tryOpen(reader: DiskReader, dir: string, config: LogConfig, nowMs: TimeMs): Result<OpenedLog> {
+    try {
+      return ok(CommitLog.open(reader, dir, config, nowMs));
+    } catch (e) {
+      if (!(e instanceof DiskError) || config.readErrorThrows === true) throw e;
+      return err("Internal", `cannot open the log in ${dir}: ${e.message}`);
+    }
   }
 
   /** Offset of the first record kept (the first segment's baseOffset). */
@@ -380,7 +390,13 @@ export class CommitLog {
     if (damage !== undefined) {
       return err("CorruptRecord", `corrupt record: offset ${start} of the log in ${this.dir} is unreadable (offsets ${damage.from} to ${damage.to - 1}: ${damage.reason})`);
     }
-    return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
+    try {
+      return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
+    } catch (e) {
+      if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
+      // The disk refused the read (EIO, or EMFILE after NodeDisk's retry): an answer, not a crash.
+      return err("Internal", `read failed: ${e.message}`);
+    }
   }
 
   /** The first offset whose record timestamp is >= `timestampNs`, or logEndOffset when none is. */
@@ -457,13 +473,25 @@ export class CommitLog {
     }
     // Compaction rewrites segments: it must not drop damaged durable bytes, so it waits for an operator.
     if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1 && this.damaged.length === 0) {
-      const compacted = compactLog(this.reader, this.dir, this.segments, this.hw, this.crc32c);
-      for (const s of this.segments) if (!compacted.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
-      this.segments = compacted.segments;
-      ops.push(...compacted.ops);
-      events.push(...compacted.events);
+      this.compact(ops, events);
     }
     return { ops, events };
+  }
+
+  /** Compaction by key; a disk read error skips this run (logged), the log stays as it was. */
+  private compact(ops: DiskOp[], events: LogEvent[]): void {
+    let compacted: ReturnType<typeof compactLog>;
+    try {
+      compacted = compactLog(this.reader, this.dir, this.segments, this.hw, this.crc32c);
+    } catch (e) {
+      if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
+      events.push({ level: "error", msg: "compaction skipped: a segment could not be read", fields: { dir: this.dir, error: e.message } });
+      return;
+    }
+    for (const s of this.segments) if (!compacted.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
+    this.segments = compacted.segments;
+    ops.push(...compacted.ops);
+    events.push(...compacted.events);
   }
 
   /** fdatasync ops for every segment written since the last sync (sync policy `interval`). */
