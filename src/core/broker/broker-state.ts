@@ -19,7 +19,7 @@ export interface BrokerDeps {
 }
 
 /** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "diskFullRetry";
+export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "compaction" | "diskFullRetry";
 
 /** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
 export interface DiskFullState {

@@ -161,15 +161,32 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
       state.timers.delete(name);
       if (state.diskFull !== undefined && state.diskFull.repairToken === undefined) repairAfterDiskFull(state, time, out);
       return;
-    case "cleaner":
+    case "cleaner": {
+      let more = false;
       for (const log of logs) {
         out.persist.push(...log.maybeRoll(time.nowMs));
         const cleaned = log.cleanup(time.nowMs, time.wallNs);
         out.persist.push(...cleaned.ops);
         out.log.push(...cleaned.events);
+        more ||= cleaned.more;
       }
       state.timers.set(name, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
+      // A compaction under way takes its next bounded step in a later step, not this one.
+      if (more) state.timers.set("compaction", time.nowMs);
       return;
+    }
+    case "compaction": {
+      let more = false;
+      for (const log of logs) {
+        const step = log.continueCompaction();
+        out.persist.push(...step.ops);
+        out.log.push(...step.events);
+        more ||= step.more;
+      }
+      if (more) state.timers.set(name, time.nowMs);
+      else state.timers.delete(name);
+      return;
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import { clipDamagedRanges, damagedRangeAt, nextDamagedFrom } from "./damaged-ra
 import { validateFollowerBatch } from "./follower-batch.js";
 import { HeaderKeyCache, encodeLeaderBatch, prepareLeaderBatch } from "./leader-batch.js";
 import { LeaderEpochCache, parseEpochCheckpoint } from "./leader-epoch-cache.js";
-import { compactLog } from "./log-compactor.js";
+import { LogCompaction } from "./log-compactor.js";
 import type { LogConfig } from "./log-config.js";
 import { validateLogConfig } from "./log-config.js";
 import type { ReadMode, ReadResult } from "./log-reader.js";
@@ -63,6 +63,8 @@ export interface FollowerAppend {
 export interface CleanupResult {
   readonly ops: DiskOp[];
   readonly events: LogEvent[];
+  /** A compaction is under way: call cleanup again soon for its next bounded step. */
+  readonly more: boolean;
 }
 
 function loadHighWatermark(reader: DiskReader, path: string, events: LogEvent[]): number {
@@ -112,6 +114,10 @@ export class CommitLog {
   private pendingIndex: { readonly path: string; readonly position: number; readonly chunks: Uint8Array[]; bytes: number } | undefined;
   private readonly crc32c: Crc32c;
   private closed = false;
+  /** The compaction under way (it reads a bounded number of segment bytes per cleanup call). */
+  private compaction: { readonly run: LogCompaction; readonly startedAt: string } | undefined;
+  /** High watermark and log end when the last completed compaction started: unchanged, it has nothing to do. */
+  private compactedAt: string | undefined;
 
   private constructor(
     private readonly reader: DiskReader,
@@ -419,6 +425,9 @@ export class CommitLog {
       return err("OffsetOutOfRange", `cannot truncate to ${offset}: below the log start ${this.oldestOffset}`);
     }
     if (offset >= this.logEndOffset) return ok([]);
+    // A compaction under way, or the memory of the last one, describes records about to go.
+    this.compaction = undefined;
+    this.compactedAt = undefined;
     const k = segmentFor(this.segments, offset);
     const ops: DiskOp[] = this.flushIndexOps();
     for (const gone of this.segments.splice(k + 1).reverse()) {
@@ -472,26 +481,56 @@ export class CommitLog {
       this.damaged = clipDamagedRanges(this.damaged, this.oldestOffset, Infinity);
     }
     // Compaction rewrites segments: it must not drop damaged durable bytes, so it waits for an operator.
+    let more = false;
     if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1 && this.damaged.length === 0) {
-      this.compact(ops, events);
+      more = this.compactStep(ops, events);
+    } else {
+      this.compaction = undefined;
     }
-    return { ops, events };
+    return { ops, events, more };
   }
 
-  /** Compaction by key; a disk read error skips this run (logged), the log stays as it was. */
-  private compact(ops: DiskOp[], events: LogEvent[]): void {
-    let compacted: ReturnType<typeof compactLog>;
+  /** The next bounded step of a compaction under way (nothing when none is); `more` while it is not done. */
+  continueCompaction(): CleanupResult {
+    assert(!this.closed, "CommitLog: compaction after close");
+    const ops: DiskOp[] = [];
+    const events: LogEvent[] = [];
+    if (this.compaction === undefined) return { ops, events, more: false };
+    ops.push(...this.flushIndexOps());
+    return { ops, events, more: this.compactStep(ops, events) };
+  }
+
+  /**
+   * One bounded step of compaction by key (starting one unless nothing changed since the last);
+   * true while more steps are needed. A disk read error ends this run (logged), the log intact.
+   */
+  private compactStep(ops: DiskOp[], events: LogEvent[]): boolean {
+    const at = `${this.hw}/${this.logEndOffset}`;
+    if (this.compaction === undefined && at === this.compactedAt) return false;
+    const compaction = this.compaction ?? { run: new LogCompaction(this.dir, this.segments, this.hw, this.crc32c), startedAt: at };
+    this.compaction = undefined;
+    const before = [...this.segments];
+    let step: ReturnType<LogCompaction["step"]>;
     try {
-      compacted = compactLog(this.reader, this.dir, this.segments, this.hw, this.crc32c);
+      step = compaction.run.step(this.reader, this.segments, ops, this.config.compactionStepBytes);
     } catch (e) {
       if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
       events.push({ level: "error", msg: "compaction skipped: a segment could not be read", fields: { dir: this.dir, error: e.message } });
-      return;
+      return false;
     }
-    for (const s of this.segments) if (!compacted.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
-    this.segments = compacted.segments;
-    ops.push(...compacted.ops);
-    events.push(...compacted.events);
+    // A rewritten segment's index was just written and fdatasync'ed whole.
+    for (const s of before) if (!this.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
+    if (step.kind === "more") {
+      this.compaction = compaction;
+      return true;
+    }
+    if (step.kind === "corrupt") {
+      events.push({ level: "error", msg: "compaction skipped: corrupt record", fields: { where: step.where } });
+      return false;
+    }
+    this.compactedAt = compaction.startedAt;
+    if (step.removedRecords > 0) events.push({ level: "info", msg: "compacted log", fields: { dir: this.dir, removedRecords: step.removedRecords } });
+    return false;
   }
 
   /** fdatasync ops for every segment written since the last sync (sync policy `interval`). */
