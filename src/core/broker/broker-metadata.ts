@@ -114,7 +114,9 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   if (!reopened.ok) {
     // Unreadable on disk: this partition is not served, every other one is.
     out.log.push({ level: "error", msg: "partition not served: its log cannot be read", fields: { stream: stream.name, partition: meta.id, reason: reopened.error.message } });
-    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    const offline = existing ?? new Partition(stream, meta, undefined);
+    offline.role = { kind: "offline", reason: "failed" };
+    state.partitions.set(key, offline);
     return;
   }
   const opened = reopened.value;
