@@ -99,6 +99,11 @@ export class NodeDisk implements Disk {
   private mostRecent: string | undefined = undefined;
   /** Paths whose handle an operation in libuv's thread pool is using: never evicted meanwhile. */
   private readonly pinned = new Map<string, number>();
+  /**
+   * How many cached handles each directory has below it: renames and removes of a file (a
+   * checkpoint's rename, thousands per tick) skip the scan of every cached handle.
+   */
+  private readonly handlesUnder = new Map<string, number>();
   /** The most handles kept open at once. */
   readonly maxOpenFiles: number;
 
@@ -134,8 +139,7 @@ export class NodeDisk implements Disk {
     for (const [p, fd] of this.fds) {
       if (left === 0) break;
       if (this.pinned.has(p)) continue;
-      this.fds.delete(p);
-      if (this.mostRecent === p) this.mostRecent = undefined;
+      this.forget(p);
       fs.closeSync(fd);
       left--;
     }
@@ -145,7 +149,25 @@ export class NodeDisk implements Disk {
   private remember(path: string, fd: number): void {
     if (this.fds.size >= this.maxOpenFiles) this.evict(this.fds.size - this.maxOpenFiles + 1);
     this.fds.set(path, fd);
+    this.countUnder(path, 1);
     this.mostRecent = path;
+  }
+
+  /** Drops the cache entry of `path` (the caller closes or moves its handle). */
+  private forget(path: string): void {
+    if (!this.fds.delete(path)) return;
+    this.countUnder(path, -1);
+    if (this.mostRecent === path) this.mostRecent = undefined;
+  }
+
+  /** Adds `delta` to the handle count of every directory above `path`. */
+  private countUnder(path: string, delta: number): void {
+    for (let i = path.indexOf("/"); i >= 0; i = path.indexOf("/", i + 1)) {
+      const dir = path.slice(0, i);
+      const n = (this.handlesUnder.get(dir) ?? 0) + delta;
+      if (n === 0) this.handlesUnder.delete(dir);
+      else this.handlesUnder.set(dir, n);
+    }
   }
 
   private pin(path: string): void {
@@ -183,11 +205,16 @@ export class NodeDisk implements Disk {
 
   /** Closes the handles of `path` and of everything under it (for removes and renames of a directory). */
   private closeUnder(path: string): void {
+    const own = this.fds.get(path);
+    if (own !== undefined) {
+      this.forget(path);
+      fs.closeSync(own);
+    }
+    if (!this.handlesUnder.has(path)) return;
     const prefix = `${path}/`;
     for (const [p, fd] of [...this.fds]) {
-      if (p === path || p.startsWith(prefix)) {
-        this.fds.delete(p);
-        if (this.mostRecent === p) this.mostRecent = undefined;
+      if (p.startsWith(prefix)) {
+        this.forget(p);
         fs.closeSync(fd);
       }
     }
@@ -300,14 +327,20 @@ export class NodeDisk implements Disk {
     this.withFds("rename", from, () => fs.renameSync(this.abs(from), this.abs(to)));
     if (from === to) return;
     this.closeUnder(to);
+    const own = this.fds.get(from);
+    if (own !== undefined) this.move(from, to, own);
+    if (!this.handlesUnder.has(from)) return;
     const prefix = `${from}/`;
     for (const [p, fd] of [...this.fds]) {
-      if (p === from || p.startsWith(prefix)) {
-        this.fds.delete(p);
-        this.fds.set(to + p.slice(from.length), fd);
-        if (this.mostRecent === p) this.mostRecent = undefined;
-      }
+      if (p.startsWith(prefix)) this.move(p, to + p.slice(from.length), fd);
     }
+  }
+
+  /** Moves a cached handle to the path its file was renamed to. */
+  private move(from: string, to: string, fd: number): void {
+    this.forget(from);
+    this.fds.set(to, fd);
+    this.countUnder(to, 1);
   }
 
   /** unlink(2) of a file (EISDIR for a directory). */
@@ -366,8 +399,7 @@ export class NodeDisk implements Disk {
   close(path: string): void {
     const fd = this.fds.get(path);
     if (fd === undefined) return;
-    this.fds.delete(path);
-    if (this.mostRecent === path) this.mostRecent = undefined;
+    this.forget(path);
     fsCall("close", path, () => fs.closeSync(fd));
   }
 

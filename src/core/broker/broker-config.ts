@@ -48,7 +48,12 @@ export interface PlantedBugs {
   readonly replyBeforePersist?: boolean;
   /** The node runtime releases a group's acks once its own persist is done, before an earlier persist of its lane. */
   readonly ackBeforeEarlierPersist?: boolean;
+  /** A disk read error (EIO) inside a step is thrown out of Broker.step, killing the process (the old behaviour). */
+  readonly readErrorThrows?: boolean;
 }
 
 /** Names of the bug bank's switches, for parsing them from a test-only environment variable. */
-export const PLANTED_BUG_NAMES = ["ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck", "replyBeforePersist", "ackBeforeEarlierPersist"] as const satisfies readonly (keyof PlantedBugs)[];
+export const PLANTED_BUG_NAMES = [
+  "ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck",
+  "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows",
+] as const satisfies readonly (keyof PlantedBugs)[];

@@ -36,6 +36,7 @@ export function logConfigFor(state: BrokerState, settings: StreamSettings): LogC
     maxMessageBytes: state.config.replicationMaxBytes + 64 * 1024,
     // Planted bug (test only): the old recovery that cuts the log before the recovery point.
     ...(state.config.plantedBugs?.truncateBeforeRecoveryPoint === true ? { truncateBeforeRecoveryPoint: true } : {}),
+    ...(state.config.plantedBugs?.readErrorThrows === true ? { readErrorThrows: true } : {}),
   };
   return state.deps.crc32c === undefined ? base : { ...base, crc32c: state.deps.crc32c };
 }
@@ -109,7 +110,16 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
     return;
   }
   const dir = joinPath(streamDir(state, stream.name), String(meta.id));
-  const opened = CommitLog.open(state.deps.reader, dir, logConfigFor(state, stream.settings), time.nowMs);
+  const reopened = CommitLog.tryOpen(state.deps.reader, dir, logConfigFor(state, stream.settings), time.nowMs);
+  if (!reopened.ok) {
+    // Unreadable on disk: this partition is not served, every other one is.
+    out.log.push({ level: "error", msg: "partition not served: its log cannot be read", fields: { stream: stream.name, partition: meta.id, reason: reopened.error.message } });
+    const offline = existing ?? new Partition(stream, meta, undefined);
+    offline.role = { kind: "offline", reason: "failed" };
+    state.partitions.set(key, offline);
+    return;
+  }
+  const opened = reopened.value;
   out.persist.push(...opened.ops);
   out.log.push(...opened.events.map((e) => ({ ...e, fields: { ...e.fields, stream: stream.name, partition: meta.id } })));
   // One replica: whatever survived recovery is committed (DESIGN: HW after recovery = log end).

@@ -20,7 +20,7 @@ export interface BrokerDeps {
 }
 
 /** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "diskFullRetry";
+export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "compaction" | "diskFullRetry";
 
 /** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
 export interface DiskFullState {
@@ -55,6 +55,8 @@ export interface BrokerState {
   failed: string | undefined;
   /** Set from an ENOSPC/EMFILE failure until the repair persist succeeds: writes are refused meanwhile. */
   diskFull: DiskFullState | undefined;
+  /** The partitions (keys) of the high watermark checkpoint round in progress, written a batch per step. */
+  hwCheckpointRound: { readonly keys: readonly string[]; next: number } | undefined;
 }
 
 /** The map key of a partition. */

@@ -78,6 +78,9 @@ export function pumpDirtyPartitions(state: BrokerState, out: Outputs<BrokerEffec
       if (pumped.end === undefined) continue;
     }
     state.subscriptions.delete(sub.id);
-    out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error: pumped.kind === "end" ? pumped.error : (pumped.end ?? { code: "Internal", message: "ended" }) });
+    const error = pumped.kind === "end" ? pumped.error : (pumped.end ?? { code: "Internal", message: "ended" });
+    // A read the disk refused (or a corrupt record) ends this subscription; the partition keeps serving.
+    if (error.code === "Internal" || error.code === "CorruptRecord") out.log.push({ level: "error", msg: "subscription ended: its partition could not be read", fields: { stream: sub.stream, partition: sub.partition, error: error.message } });
+    out.reply.push({ kind: "subscriptionEnded", subscriptionId: sub.id, error });
   }
 }

@@ -124,7 +124,12 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
   assert(full !== undefined, "a repair runs only while the disk is full");
   const ctx = appendContext(state, out);
   out.persist.push(...state.metadataLog.rewriteUnconfirmed());
-  for (const partition of state.partitions.values()) partition.repair(time, ctx);
+  for (const partition of state.partitions.values()) {
+    const hadLog = partition.log !== undefined;
+    partition.repair(time, ctx);
+    // Its log could not be read back: its subscribers get an answer instead of waiting forever.
+    if (hadLog && partition.log === undefined) endSubscriptions(state, partition.stream.name, partition.meta.id, { code: "Internal", message: "partition offline: its log cannot be read" }, out);
+  }
   // Broker.finish hands the next token to this step's persist (it is never empty: the syncs above).
   full.repairToken = state.nextToken;
 }
@@ -187,9 +192,7 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
   const logs = [...state.partitions.values()].flatMap((p) => (p.log === undefined ? [] : [p.log]));
   switch (name) {
     case "hwCheckpoint":
-      for (const log of logs) out.persist.push(...log.checkpointHighWatermark());
-      state.timers.set(name, time.nowMs + state.config.hwCheckpointIntervalMs);
-      return;
+      return checkpointBatch(state, time, out);
     case "syncInterval":
       for (const log of logs) out.persist.push(...log.syncOps());
       state.timers.set(name, time.nowMs + state.config.syncIntervalMs);
@@ -198,16 +201,56 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
       state.timers.delete(name);
       if (state.diskFull !== undefined && state.diskFull.repairToken === undefined) repairAfterDiskFull(state, time, out);
       return;
-    case "cleaner":
+    case "cleaner": {
+      let more = false;
       for (const log of logs) {
         out.persist.push(...log.maybeRoll(time.nowMs));
         const cleaned = log.cleanup(time.nowMs, time.wallNs);
         out.persist.push(...cleaned.ops);
         out.log.push(...cleaned.events);
+        more ||= cleaned.more;
       }
       state.timers.set(name, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
+      // A compaction under way takes its next bounded step in a later step, not this one.
+      if (more) state.timers.set("compaction", time.nowMs);
       return;
+    }
+    case "compaction": {
+      let more = false;
+      for (const log of logs) {
+        const step = log.continueCompaction();
+        out.persist.push(...step.ops);
+        out.log.push(...step.events);
+        more ||= step.more;
+      }
+      if (more) state.timers.set(name, time.nowMs);
+      else state.timers.delete(name);
+      return;
+    }
   }
+}
+
+/** Checkpoints written per step: a round over thousands of partitions must not hold the broker for one persist. */
+export const HW_CHECKPOINT_BATCH_PARTITIONS = 32;
+
+/**
+ * Writes the checkpoints of the next partitions of the round (starting one when none is in
+ * progress) until HW_CHECKPOINT_BATCH_PARTITIONS of them had something to write; the rest of the
+ * round follows in the next steps (the timer is due at once), then the next round an interval later.
+ */
+function checkpointBatch(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const round = state.hwCheckpointRound ?? { keys: [...state.partitions.keys()], next: 0 };
+  let written = 0;
+  while (round.next < round.keys.length && written < HW_CHECKPOINT_BATCH_PARTITIONS) {
+    // Looked up again: the partition may have been deleted since the round started.
+    const log = state.partitions.get(round.keys[round.next++] as string)?.log;
+    const ops = log === undefined ? [] : log.checkpointHighWatermark();
+    if (ops.length > 0) written++;
+    out.persist.push(...ops);
+  }
+  const done = round.next >= round.keys.length;
+  state.hwCheckpointRound = done ? undefined : round;
+  state.timers.set("hwCheckpoint", done ? time.nowMs + state.config.hwCheckpointIntervalMs : time.nowMs);
 }
 
 function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendContext {

@@ -55,7 +55,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined,
+      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);

@@ -267,7 +267,15 @@ export class Partition {
    */
   private reopenAndCut(old: CommitLog, cut: Offset | undefined, time: InputTime, ctx: AppendContext): void {
     const hw = old.highWatermark;
-    const opened = CommitLog.open(ctx.reader, old.dir, old.config, time.nowMs);
+    const reopened = CommitLog.tryOpen(ctx.reader, old.dir, old.config, time.nowMs);
+    if (!reopened.ok) {
+      // The disk cannot read this log back: the partition goes offline, the others keep serving.
+      this.role = { kind: "offline", reason: "failed" };
+      this.log = undefined;
+      ctx.out.log.push({ level: "error", msg: "partition offline: cannot read its log back", fields: { stream: this.stream.name, partition: this.meta.id, reason: reopened.error.message } });
+      return;
+    }
+    const opened = reopened.value;
     ctx.out.persist.push(...opened.ops);
     // A failed directory sync leaves entries pending: sync the whole chain up to the data dir.
     ctx.out.persist.push({ kind: "syncDir", path: old.dir });

@@ -6,17 +6,22 @@ import { parentDir } from "../disk.js";
 /** Suffix of a checkpoint being written; leftovers are removed on open. */
 export const TEMP_SUFFIX = ".tmp";
 
-/** The ops that durably replace `path` with `bytes`. */
-export function atomicWriteOps(path: string, bytes: Uint8Array): DiskOp[] {
+/**
+ * The ops that atomically replace `path` with `bytes`. With `syncDir` false the rename is not made
+ * durable at once: after a crash the file holds the new bytes or the old ones (whole either way),
+ * which is enough for a checkpoint that may lag (the next syncDir of the directory settles it).
+ */
+export function atomicWriteOps(path: string, bytes: Uint8Array, syncDir = true): DiskOp[] {
   const temp = path + TEMP_SUFFIX;
-  return [
+  const ops: DiskOp[] = [
     { kind: "create", path: temp },
     { kind: "write", path: temp, position: 0, chunks: [bytes] },
     { kind: "fdatasync", path: temp },
     { kind: "close", path: temp },
     { kind: "rename", from: temp, to: path },
-    { kind: "syncDir", path: parentDir(path) },
   ];
+  if (syncDir) ops.push({ kind: "syncDir", path: parentDir(path) });
+  return ops;
 }
 
 /** Reads a whole (small) file as text, or undefined when it does not exist or is not UTF-8. */

@@ -5,7 +5,7 @@ import { assert } from "../assert.js";
 import type { Crc32c } from "../crc32c.js";
 import { crc32c as pureCrc32c } from "../crc32c.js";
 import type { DiskOp, DiskReader } from "../disk.js";
-import { joinPath, parentDir } from "../disk.js";
+import { DiskError, joinPath, parentDir } from "../disk.js";
 import type { Result } from "../errors.js";
 import { err, ok } from "../errors.js";
 import type { LogEvent } from "../outputs.js";
@@ -16,7 +16,7 @@ import { clipDamagedRanges, damagedRangeAt, nextDamagedFrom } from "./damaged-ra
 import { validateFollowerBatch } from "./follower-batch.js";
 import { HeaderKeyCache, encodeLeaderBatch, prepareLeaderBatch } from "./leader-batch.js";
 import { LeaderEpochCache, parseEpochCheckpoint } from "./leader-epoch-cache.js";
-import { compactLog } from "./log-compactor.js";
+import { LogCompaction } from "./log-compactor.js";
 import type { LogConfig } from "./log-config.js";
 import { validateLogConfig } from "./log-config.js";
 import type { ReadMode, ReadResult } from "./log-reader.js";
@@ -63,6 +63,8 @@ export interface FollowerAppend {
 export interface CleanupResult {
   readonly ops: DiskOp[];
   readonly events: LogEvent[];
+  /** A compaction is under way: call cleanup again soon for its next bounded step. */
+  readonly more: boolean;
 }
 
 function loadHighWatermark(reader: DiskReader, path: string, events: LogEvent[]): number {
@@ -97,6 +99,8 @@ export class CommitLog {
   private recoveryPointOffset: number;
   /** The recovery point as last written to its checkpoint file (a missing file reads as 0). */
   private checkpointedRecoveryPoint: number;
+  /** The high watermark as last written to its checkpoint file (-1 when missing or unreadable). */
+  private checkpointedHw: number;
   /** Offsets recovery found damaged below the recovery point: kept on disk, never served, never reused. */
   private damaged: DamagedRange[];
   private readonly unsyncedLogs = new Set<string>();
@@ -110,6 +114,10 @@ export class CommitLog {
   private pendingIndex: { readonly path: string; readonly position: number; readonly chunks: Uint8Array[]; bytes: number } | undefined;
   private readonly crc32c: Crc32c;
   private closed = false;
+  /** The compaction under way (it reads a bounded number of segment bytes per cleanup call). */
+  private compaction: { readonly run: LogCompaction; readonly startedAt: string } | undefined;
+  /** High watermark and log end when the last completed compaction started: unchanged, it has nothing to do. */
+  private compactedAt: string | undefined;
 
   private constructor(
     private readonly reader: DiskReader,
@@ -126,6 +134,7 @@ export class CommitLog {
     this.crc32c = config.crc32c ?? pureCrc32c;
     this.leaderEpochCache = epochCache(this);
     this.hw = Math.min(hw, this.logEndOffset - 1);
+    this.checkpointedHw = hw;
     // Recovery fdatasyncs every segment it scanned, so once its ops are applied all of the log is durable.
     this.recoveryPointOffset = this.logEndOffset;
     this.checkpointedRecoveryPoint = checkpointedRecoveryPoint;
@@ -161,6 +170,16 @@ export class CommitLog {
     ops.push(...log.leaderEpochCache.clearEarliest(log.oldestOffset));
     if (hw > log.hw) events.push({ level: "warn", msg: "high watermark checkpoint is beyond the log end; lowered", fields: { checkpoint: hw, highWatermark: log.hw } });
     return { log, ops, events };
+  }
+
+  /** open(), but a disk read error while recovering is an Internal error (the partition cannot be served), not a throw. */
+  static tryOpen(reader: DiskReader, dir: string, config: LogConfig, nowMs: TimeMs): Result<OpenedLog> {
+    try {
+      return ok(CommitLog.open(reader, dir, config, nowMs));
+    } catch (e) {
+      if (!(e instanceof DiskError) || config.readErrorThrows === true) throw e;
+      return err("Internal", `cannot open the log in ${dir}: ${e.message}`);
+    }
   }
 
   /** Offset of the first record kept (the first segment's baseOffset). */
@@ -213,18 +232,25 @@ export class CommitLog {
   }
 
   /**
-   * The ops that durably write the high watermark checkpoint and, when it moved, the recovery
-   * point checkpoint (on the same timer, as Kafka's checkpoint thread writes both).
+   * The ops that write the high watermark checkpoint and the recovery point checkpoint, each only
+   * when it differs from what was last written (on the same timer, as Kafka's checkpoint thread
+   * writes both). Neither syncs the directory: both may lag (a lower high watermark after a crash
+   * is what the timer's interval allows anyway; a lower recovery point only scans more), and with
+   * a thousand partitions a directory fsync each per tick is most of the checkpoint's cost.
    */
   checkpointHighWatermark(): DiskOp[] {
-    return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw))), ...this.recoveryPointCheckpointOps()];
+    const ops = this.recoveryPointCheckpointOps();
+    if (this.hw === this.checkpointedHw) return ops;
+    this.checkpointedHw = this.hw;
+    return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw)), false), ...ops];
   }
 
-  /** The ops that write the recovery point checkpoint, when it differs from the one on disk. */
+  /** The ops that write the recovery point checkpoint, when it differs from the one on disk (durably when lowered). */
   private recoveryPointCheckpointOps(): DiskOp[] {
     if (this.recoveryPointOffset === this.checkpointedRecoveryPoint) return [];
+    const lowered = this.recoveryPointOffset < this.checkpointedRecoveryPoint;
     this.checkpointedRecoveryPoint = this.recoveryPointOffset;
-    return recoveryPointOps(this.dir, this.recoveryPointOffset);
+    return recoveryPointOps(this.dir, this.recoveryPointOffset, lowered);
   }
 
   /**
@@ -370,7 +396,13 @@ export class CommitLog {
     if (damage !== undefined) {
       return err("CorruptRecord", `corrupt record: offset ${start} of the log in ${this.dir} is unreadable (offsets ${damage.from} to ${damage.to - 1}: ${damage.reason})`);
     }
-    return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
+    try {
+      return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
+    } catch (e) {
+      if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
+      // The disk refused the read (EIO, or EMFILE after NodeDisk's retry): an answer, not a crash.
+      return err("Internal", `read failed: ${e.message}`);
+    }
   }
 
   /** The first offset whose record timestamp is >= `timestampNs`, or logEndOffset when none is. */
@@ -393,6 +425,9 @@ export class CommitLog {
       return err("OffsetOutOfRange", `cannot truncate to ${offset}: below the log start ${this.oldestOffset}`);
     }
     if (offset >= this.logEndOffset) return ok([]);
+    // A compaction under way, or the memory of the last one, describes records about to go.
+    this.compaction = undefined;
+    this.compactedAt = undefined;
     const k = segmentFor(this.segments, offset);
     const ops: DiskOp[] = this.flushIndexOps();
     for (const gone of this.segments.splice(k + 1).reverse()) {
@@ -446,14 +481,56 @@ export class CommitLog {
       this.damaged = clipDamagedRanges(this.damaged, this.oldestOffset, Infinity);
     }
     // Compaction rewrites segments: it must not drop damaged durable bytes, so it waits for an operator.
+    let more = false;
     if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1 && this.damaged.length === 0) {
-      const compacted = compactLog(this.reader, this.dir, this.segments, this.hw, this.crc32c);
-      for (const s of this.segments) if (!compacted.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
-      this.segments = compacted.segments;
-      ops.push(...compacted.ops);
-      events.push(...compacted.events);
+      more = this.compactStep(ops, events);
+    } else {
+      this.compaction = undefined;
     }
-    return { ops, events };
+    return { ops, events, more };
+  }
+
+  /** The next bounded step of a compaction under way (nothing when none is); `more` while it is not done. */
+  continueCompaction(): CleanupResult {
+    assert(!this.closed, "CommitLog: compaction after close");
+    const ops: DiskOp[] = [];
+    const events: LogEvent[] = [];
+    if (this.compaction === undefined) return { ops, events, more: false };
+    ops.push(...this.flushIndexOps());
+    return { ops, events, more: this.compactStep(ops, events) };
+  }
+
+  /**
+   * One bounded step of compaction by key (starting one unless nothing changed since the last);
+   * true while more steps are needed. A disk read error ends this run (logged), the log intact.
+   */
+  private compactStep(ops: DiskOp[], events: LogEvent[]): boolean {
+    const at = `${this.hw}/${this.logEndOffset}`;
+    if (this.compaction === undefined && at === this.compactedAt) return false;
+    const compaction = this.compaction ?? { run: new LogCompaction(this.dir, this.segments, this.hw, this.crc32c), startedAt: at };
+    this.compaction = undefined;
+    const before = [...this.segments];
+    let step: ReturnType<LogCompaction["step"]>;
+    try {
+      step = compaction.run.step(this.reader, this.segments, ops, this.config.compactionStepBytes);
+    } catch (e) {
+      if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
+      events.push({ level: "error", msg: "compaction skipped: a segment could not be read", fields: { dir: this.dir, error: e.message } });
+      return false;
+    }
+    // A rewritten segment's index was just written and fdatasync'ed whole.
+    for (const s of before) if (!this.segments.includes(s)) this.unsyncedIndexes.delete(s.indexPath);
+    if (step.kind === "more") {
+      this.compaction = compaction;
+      return true;
+    }
+    if (step.kind === "corrupt") {
+      events.push({ level: "error", msg: "compaction skipped: corrupt record", fields: { where: step.where } });
+      return false;
+    }
+    this.compactedAt = compaction.startedAt;
+    if (step.removedRecords > 0) events.push({ level: "info", msg: "compacted log", fields: { dir: this.dir, removedRecords: step.removedRecords } });
+    return false;
   }
 
   /** fdatasync ops for every segment written since the last sync (sync policy `interval`). */

@@ -8,6 +8,7 @@ import type { LogEvent } from "../outputs.js";
 import { INDEX_ENTRY_BYTES, OffsetIndex, writeIndexEntry } from "./offset-index.js";
 import type { LogRecord } from "./record-codec.js";
 import { checkRecordAt, parseRecordAt, viewOf } from "./record-codec.js";
+import { segmentFor } from "./log-reader.js";
 import { Segment } from "./segment.js";
 
 /** Suffix of a segment file being rewritten by compaction. */
@@ -89,32 +90,94 @@ function rewriteSegment(dir: string, segment: Segment, data: SegmentRecords, kee
   return new Segment(dir, segment.baseOffset, index, position, segment.createdMs);
 }
 
-/** Compacts every sealed segment of the log in `dir` against `highWatermark`. */
-export function compactLog(reader: DiskReader, dir: string, segments: readonly Segment[], highWatermark: number, crc32c: Crc32c): CompactionResult {
-  const latest = new Map<string, number>();
-  const sealed: SegmentRecords[] = [];
-  for (let s = 0; s < segments.length; s++) {
-    const data = readSegment(reader, segments[s] as Segment, crc32c);
-    if (typeof data === "string") {
-      return { segments: [...segments], ops: [], events: [{ level: "error", msg: "compaction skipped: corrupt record", fields: { where: data } }] };
-    }
-    for (const r of data.records) if (r.key !== null && r.offset <= highWatermark) latest.set(keyId(r.key), r.offset);
-    if (s < segments.length - 1) sealed.push(data);
+/** Bytes of segments one compaction step reads (at least one segment): the rest waits for the next step. */
+export const COMPACTION_STEP_BYTES = 16 * 1024 * 1024;
+
+/** The outcome of one bounded compaction step. */
+export type CompactionStep =
+  | { readonly kind: "more" }
+  | { readonly kind: "done"; readonly removedRecords: number }
+  | { readonly kind: "corrupt"; readonly where: string };
+
+/**
+ * One compaction of a log against the high watermark it started with, done in bounded steps:
+ * first every segment (the then-active one included) is read to find each key's latest offset,
+ * then the segments sealed at the start are rewritten, each read again (so no step holds more
+ * than its budget of segment bytes). Records appended meanwhile are not considered (they stay);
+ * a segment that retention or truncation removed meanwhile is skipped.
+ */
+export class LogCompaction {
+  private readonly latest = new Map<string, number>();
+  /** Indexes (into `scanned`) of the segments holding a record some later one supersedes: only these are rewritten. */
+  private readonly superseded = new Set<number>();
+  private readonly sealed: readonly Segment[];
+  private readonly scanned: readonly Segment[];
+  private scanNext = 0;
+  private rewriteNext = 0;
+  private removed = 0;
+
+  constructor(
+    private readonly dir: string,
+    segments: readonly Segment[],
+    private readonly highWatermark: number,
+    private readonly crc32c: Crc32c,
+  ) {
+    this.scanned = [...segments];
+    this.sealed = segments.slice(0, -1);
   }
+
+  /**
+   * Does at most `budgetBytes` of reading (at least one segment). `segments` is the log's live
+   * list: a rewritten segment replaces its original there (or leaves it, emptied); ops go to `ops`.
+   */
+  step(reader: DiskReader, segments: Segment[], ops: DiskOp[], budgetBytes: number = COMPACTION_STEP_BYTES): CompactionStep {
+    let spent = 0;
+    while (this.scanNext < this.scanned.length && (spent === 0 || spent < budgetBytes)) {
+      const segment = this.scanned[this.scanNext++] as Segment;
+      const data = readSegment(reader, segment, this.crc32c);
+      if (typeof data === "string") return { kind: "corrupt", where: data };
+      for (const r of data.records) {
+        if (r.key === null || r.offset > this.highWatermark) continue;
+        const id = keyId(r.key);
+        const before = this.latest.get(id);
+        if (before !== undefined) this.superseded.add(segmentFor(this.scanned, before));
+        this.latest.set(id, r.offset);
+      }
+      spent += segment.sizeBytes;
+    }
+    while (this.rewriteNext < this.sealed.length && (spent === 0 || spent < budgetBytes)) {
+      if (!this.superseded.has(this.rewriteNext)) {
+        this.rewriteNext++; // nothing in it is superseded: it stays as it is, unread
+        continue;
+      }
+      const segment = this.sealed[this.rewriteNext++] as Segment;
+      const at = segments.indexOf(segment);
+      if (at < 0 || at === segments.length - 1) continue; // removed (retention, truncation) since the start
+      spent += segment.sizeBytes;
+      const data = readSegment(reader, segment, this.crc32c);
+      if (typeof data === "string") return { kind: "corrupt", where: data };
+      const keep: number[] = [];
+      data.records.forEach((r, i) => {
+        if (r.key === null || r.offset > this.highWatermark || this.latest.get(keyId(r.key)) === r.offset) keep.push(i);
+      });
+      if (keep.length === data.records.length) continue;
+      this.removed += data.records.length - keep.length;
+      const next = rewriteSegment(this.dir, segment, data, keep, ops);
+      if (next === undefined) segments.splice(at, 1);
+      else segments[at] = next;
+    }
+    const done = this.scanNext >= this.scanned.length && this.rewriteNext >= this.sealed.length;
+    return done ? { kind: "done", removedRecords: this.removed } : { kind: "more" };
+  }
+}
+
+/** Compacts every sealed segment of the log in `dir` against `highWatermark`, all at once. */
+export function compactLog(reader: DiskReader, dir: string, segments: readonly Segment[], highWatermark: number, crc32c: Crc32c): CompactionResult {
+  const live = [...segments];
   const ops: DiskOp[] = [];
-  const out: Segment[] = [];
-  let removed = 0;
-  sealed.forEach((data, s) => {
-    const segment = segments[s] as Segment;
-    const keep: number[] = [];
-    data.records.forEach((r, i) => {
-      if (r.key === null || r.offset > highWatermark || latest.get(keyId(r.key)) === r.offset) keep.push(i);
-    });
-    removed += data.records.length - keep.length;
-    const next = keep.length === data.records.length ? segment : rewriteSegment(dir, segment, data, keep, ops);
-    if (next !== undefined) out.push(next);
-  });
-  out.push(segments[segments.length - 1] as Segment);
+  const result = new LogCompaction(dir, segments, highWatermark, crc32c).step(reader, live, ops, Infinity);
+  if (result.kind === "corrupt") return { segments: [...segments], ops: [], events: [{ level: "error", msg: "compaction skipped: corrupt record", fields: { where: result.where } }] };
+  const removed = result.kind === "done" ? result.removedRecords : 0;
   const events: LogEvent[] = removed > 0 ? [{ level: "info", msg: "compacted log", fields: { dir, removedRecords: removed } }] : [];
-  return { segments: out, ops, events };
+  return { segments: live, ops, events };
 }

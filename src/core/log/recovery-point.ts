@@ -23,7 +23,10 @@ export function loadRecoveryPoint(reader: DiskReader, dir: string, events: LogEv
   return undefined;
 }
 
-/** The ops that durably write `offset` as the recovery point of the log in `dir`. */
-export function recoveryPointOps(dir: string, offset: number): DiskOp[] {
-  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)));
+/**
+ * The ops that write `offset` as the recovery point of the log in `dir`; `durable` syncs the
+ * directory too (a lowered recovery point must be: a lagging one only makes recovery scan more).
+ */
+export function recoveryPointOps(dir: string, offset: number, durable: boolean): DiskOp[] {
+  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)), durable);
 }
