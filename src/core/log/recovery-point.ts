@@ -24,9 +24,12 @@ export function loadRecoveryPoint(reader: DiskReader, dir: string, events: LogEv
 }
 
 /**
- * The ops that write `offset` as the recovery point of the log in `dir`; `durable` syncs the
- * directory too (a lowered recovery point must be: a lagging one only makes recovery scan more).
+ * The ops that durably write `offset` as the recovery point of the log in `dir`. Always with a
+ * directory sync: when a raised recovery point was written without one, the simulator (broker
+ * workload, seed 26, under the persist-lanes runtime) lost an acknowledged record after a crash;
+ * the cause is not yet pinned down (suspect: the point is raised when an fdatasync is issued, not
+ * when it completes), so the lagging, cheaper write waits for that analysis.
  */
-export function recoveryPointOps(dir: string, offset: number, durable: boolean): DiskOp[] {
-  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)), durable);
+export function recoveryPointOps(dir: string, offset: number): DiskOp[] {
+  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)));
 }
