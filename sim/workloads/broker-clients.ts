@@ -8,7 +8,7 @@ import type { Result } from "../../src/core/errors.js";
 import type { LogRecord } from "../../src/core/log/record-codec.js";
 import type { SimNatsConnection } from "../sim-nats.js";
 import type { SimRandom } from "../sim-random.js";
-import type { Simulation } from "../simulation.js";
+import type { EventHandle, Simulation } from "../simulation.js";
 import type { BrokerHistory, PartitionKey } from "./broker-history.js";
 
 /** A partition the workload publishes to. */
@@ -47,6 +47,7 @@ interface Pending {
   readonly envelope: PublishEnvelope;
   answered: boolean;
   attempts: number;
+  timeout: EventHandle | undefined;
 }
 
 /** One publisher process. */
@@ -87,7 +88,7 @@ export class Publisher {
         value: bytes, headers: [["h", bytes]], ackInbox: this.inbox, correlationId: value,
         ackPolicy: random.pick("ackPolicy", POLICIES), expectedOffset: -1,
       };
-      const p: Pending = { target, subject, envelope, answered: false, attempts: 0 };
+      const p: Pending = { target, subject, envelope, answered: false, attempts: 0, timeout: undefined };
       this.pending.set(value, p);
       const viaApi = target.apiPublish && random.chance("apiPublish", this.apiPerMille, 1000);
       this.links.history.onPublish(target.key, value, viaApi || envelope.ackPolicy !== "NONE");
@@ -112,7 +113,9 @@ export class Publisher {
   private armRetry(p: Pending): void {
     const afterMs = Math.min(this.retryAfterMs * 2 ** Math.min(p.attempts, 10), Math.max(this.retryAfterMs, 1000));
     p.attempts++;
-    this.links.sim.scheduleAfter(afterMs, `publish timeout p${this.id}`, () => {
+    if (p.timeout !== undefined) this.links.sim.cancel(p.timeout);
+    p.timeout = this.links.sim.scheduleAfter(afterMs, `publish timeout p${this.id}`, () => {
+      p.timeout = undefined;
       if (p.answered) return;
       this.links.history.onResend(p.envelope.correlationId);
       // Only the API answers a publish without an ack; otherwise either path (the API once healed).
@@ -121,10 +124,17 @@ export class Publisher {
     });
   }
 
+  /** An answer arrived: no more retries (a timeout already armed is canceled). */
+  private answer(p: Pending): void {
+    p.answered = true;
+    if (p.timeout !== undefined) this.links.sim.cancel(p.timeout);
+    p.timeout = undefined;
+  }
+
   private onApiResult(p: Pending, result: Result<ApiResponse>): void {
     if (result.ok && p.envelope.ackPolicy !== "NONE") return;
     if (!result.ok) this.links.history.apiErrors++;
-    p.answered = true;
+    this.answer(p);
     this.links.history.onAnswered(p.envelope.correlationId);
   }
 
@@ -134,7 +144,7 @@ export class Publisher {
     this.links.sim.trace(`ack ${ack.correlationId} ${ack.ackError} ${ack.offset}`);
     const p = this.pending.get(ack.correlationId);
     if (p === undefined) return this.links.fail(`ack for unknown correlation id ${ack.correlationId}`);
-    p.answered = true;
+    this.answer(p);
     if (ack.ackError !== "OK") {
       this.links.history.ackErrors++;
       return this.links.history.onAnswered(ack.correlationId);

@@ -32,7 +32,7 @@ const TARGETS: readonly Target[] = [
 ];
 
 /** Virtual milliseconds of the liveness phase (faults healed; retries must all be answered). */
-const LIVENESS_MS = 4000;
+const LIVENESS_MS = 2500;
 
 /** Variants of the broker workload. */
 export interface BrokerWorkloadOptions {
