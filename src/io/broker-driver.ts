@@ -13,7 +13,7 @@ import type { NatsDelivery } from "../core/broker/partition.js";
 import { failHeldReplies } from "../core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js";
 import type { Crc32c } from "../core/crc32c.js";
-import { applyDiskOp, DiskError } from "../core/disk.js";
+import { applyDiskOp, DiskError, type DiskOp } from "../core/disk.js";
 import { NodeRuntime, runtimeBugs, type NodeIo } from "../core/runtime/node-runtime.js";
 import { isThreadPoolOp } from "../core/runtime/thread-pool-op.js";
 import type { Result } from "../core/errors.js";
@@ -44,6 +44,9 @@ interface PendingSubscription {
 
 export { THREAD_POOL_WRITE_MIN_BYTES } from "../core/runtime/thread-pool-op.js";
 
+/** Thread-pool disk ops in flight at once, over every lane (libuv runs 4 at a time). */
+const THREAD_POOL_OPS_MAX = 16;
+
 /** What the driver needs to start. */
 export interface BrokerDriverOptions {
   /** Absolute path of the data directory (created if missing). */
@@ -61,6 +64,10 @@ export interface BrokerDriverOptions {
 export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
   private readonly runtime: NodeRuntime<BrokerInput, BrokerEffect>;
+  /** Thread-pool ops waiting for a slot (oldest from threadPoolHead), and how many run. */
+  private threadPoolWaiting: Array<{ op: DiskOp; done: (error: DiskError | undefined) => void }> = [];
+  private threadPoolHead = 0;
+  private threadPoolRunning = 0;
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
   /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
@@ -234,19 +241,9 @@ export class BrokerDriver implements BrokerService {
     return {
       time: () => this.time(),
       startOp: (_lane, op, done) => {
-        const finish = (error: DiskError | undefined): void => {
-          done(error);
-          this.maybeShutdownDone();
-        };
-        if (op.kind === "fdatasync") return this.disk.fdatasyncAsync(op.path, finish);
-        if (op.kind === "write" && isThreadPoolOp(op)) return this.disk.writeAsync(op.path, op.position, op.chunks, finish);
-        try {
-          applyDiskOp(this.disk, op);
-        } catch (e) {
-          if (e instanceof DiskError) return done(e);
-          throw e;
-        }
-        done(undefined);
+        if (!isThreadPoolOp(op)) return done(this.applyNow(() => applyDiskOp(this.disk, op)));
+        this.threadPoolWaiting.push({ op, done });
+        this.startThreadPoolOps();
       },
       stepped: (out) => {
         let subscribed = false;
@@ -265,6 +262,44 @@ export class BrokerDriver implements BrokerService {
       failHeld: failHeldReplies,
       armDeadline: (at) => this.armTimer(at),
     };
+  }
+
+  /** Runs a synchronous disk call; a DiskError is its outcome, anything else a bug. */
+  private applyNow(call: () => void): DiskError | undefined {
+    try {
+      call();
+      return undefined;
+    } catch (e) {
+      if (e instanceof DiskError) return e;
+      throw e;
+    }
+  }
+
+  /**
+   * Starts waiting thread-pool ops up to THREAD_POOL_OPS_MAX: each pins a descriptor while it runs,
+   * and a checkpoint of 10,000 partition lanes must not pin 10,000 (the pool has 4 threads anyway).
+   */
+  private startThreadPoolOps(): void {
+    while (this.threadPoolRunning < THREAD_POOL_OPS_MAX && this.threadPoolHead < this.threadPoolWaiting.length) {
+      const { op, done } = this.threadPoolWaiting[this.threadPoolHead++]!;
+      if (this.threadPoolHead === this.threadPoolWaiting.length) {
+        this.threadPoolWaiting = [];
+        this.threadPoolHead = 0;
+      }
+      this.threadPoolRunning++;
+      const finish = (error: DiskError | undefined): void => {
+        this.threadPoolRunning--;
+        done(error);
+        this.startThreadPoolOps();
+        this.maybeShutdownDone();
+      };
+      // Opening the file may fail at once (EMFILE): that is the op's outcome too.
+      const failed = this.applyNow(() => {
+        if (op.kind === "fdatasync") this.disk.fdatasyncAsync(op.path, finish);
+        else if (op.kind === "write") this.disk.writeAsync(op.path, op.position, op.chunks, finish);
+      });
+      if (failed !== undefined) finish(failed);
+    }
   }
 
   private armTimer(deadline: TimeMs | undefined): void {

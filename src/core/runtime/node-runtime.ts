@@ -76,6 +76,10 @@ export class NodeRuntime<TInput, TReply> {
   /** Tokens handed to the runtime and not yet fed back to the core. */
   private readonly pending = new Set<number>();
   private driving = false;
+  /** Lanes that may move (a new group, an op done); only these are visited, not all 10,000. */
+  private readonly dirty = new Set<LaneId>();
+  /** Lanes whose next group waits for tokens of other lanes: visited again when any token completes. */
+  private readonly blocked = new Set<LaneId>();
   private deadline: TimeMs | undefined;
   private stopped = false;
 
@@ -112,6 +116,8 @@ export class NodeRuntime<TInput, TReply> {
     this.stopped = true;
     this.lanes.clear();
     this.pending.clear();
+    this.dirty.clear();
+    this.blocked.clear();
   }
 
   private accept(out: Outputs<TReply>): void {
@@ -124,6 +130,7 @@ export class NodeRuntime<TInput, TReply> {
       const last = lane.groups[lane.groups.length - 1];
       assert(last === undefined || last.group.token < group.token, `tokens of lane ${group.lane} arrive in order`);
       lane.groups.push({ group, next: 0, inFlight: 0, running: false, done: false, released: false, error: undefined });
+      this.dirty.add(group.lane);
       this.pending.add(group.token);
     }
     const deadline = this.core.nextDeadline();
@@ -138,9 +145,10 @@ export class NodeRuntime<TInput, TReply> {
     if (this.driving) return;
     this.driving = true;
     try {
-      for (let moved = true; moved && !this.stopped; ) {
-        moved = false;
-        for (const [id, lane] of this.lanes) moved = this.advance(id, lane) || moved;
+      while (this.dirty.size > 0 && !this.stopped) {
+        const id = this.dirty.values().next().value as LaneId;
+        this.dirty.delete(id);
+        for (let lane = this.lanes.get(id); lane !== undefined && this.advance(id, lane); lane = this.lanes.get(id));
       }
     } finally {
       this.driving = false;
@@ -176,7 +184,11 @@ export class NodeRuntime<TInput, TReply> {
     for (let i = 0; i < lane.groups.length; i++) {
       const g = lane.groups[i] as QueuedGroup<TReply>;
       if (g.done || g.next === g.group.ops.length) continue;
-      if (g.running || g.error !== undefined || !g.group.after.every((t) => !this.pending.has(t))) return false;
+      if (g.running || g.error !== undefined) return false;
+      if (!g.group.after.every((t) => !this.pending.has(t))) {
+        this.blocked.add(id);
+        return false;
+      }
       const op = g.group.ops[g.next] as DiskOp;
       if (op.kind === "fdatasync") {
         if (lane.inFlight === 0) {
@@ -231,6 +243,7 @@ export class NodeRuntime<TInput, TReply> {
       lane.inFlight--;
       if (sync) lane.syncsInFlight--;
       if (error !== undefined) this.fail(lane, groups[0] as QueuedGroup<TReply>, error);
+      this.dirty.add(id);
       this.drive();
     });
   }
@@ -248,6 +261,8 @@ export class NodeRuntime<TInput, TReply> {
   private complete(g: QueuedGroup<TReply>): void {
     this.release(g);
     this.pending.delete(g.group.token);
+    for (const id of this.blocked) this.dirty.add(id);
+    this.blocked.clear();
     const time = this.io.time();
     const token = g.group.token;
     this.accept(this.core.step(g.error === undefined ? { kind: "persisted", token, ...time } : { kind: "persistFailed", token, error: g.error, ...time }));
