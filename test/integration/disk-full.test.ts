@@ -6,41 +6,19 @@
 // noLeaderErrorAck the same check finds LEADER publishers left without an answer.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInbox, type Subscription } from "nats";
 import { rejection } from "../../jepsen-like/grpc-fixture.js";
 import { createStreamForNats, decodeAck, startEnv, subscribeRead, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 import { AckError, AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
+import { mountTmpfs, unmountTmpfs } from "../../jepsen-like/tmpfs.js";
 
 const T = { timeout: 90_000 };
 const MODE = { name: "embedded NATS", external: false, skip: false as const };
 const VALUE_BYTES = 8 * 1024;
 const ANSWER_TIMEOUT_MS = 3000;
-
-/** Mounts a tmpfs of `sizeMiB`; the reason it cannot, or the mount point. */
-function mountTmpfs(sizeMiB: number): { dir: string } | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: "needs root to mount a tmpfs (the full-disk test runs as root in CI)" };
-  const dir = mkdtempSync(join(tmpdir(), "lbts-full-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${sizeMiB}m`, "tmpfs", dir], { stdio: "pipe" });
-    return { dir };
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs here: ${(e as Error).message.split("\n")[0]}` };
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync("umount", [dir], { stdio: "pipe" });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** Publishes enveloped messages on NATS and matches their acks on one inbox by correlation id. */
 class AckingPublisher {
@@ -115,11 +93,11 @@ function assertAllAckedThere(stored: Map<string, number>, acked: Map<string, num
   for (const [id, offset] of acked) assert.equal(stored.get(id), offset, `${when}: acked ${id} is at offset ${offset}`);
 }
 
-const mount = mountTmpfs(16);
+const mount = mountTmpfs(16, "lbts-full-", "the full-disk test runs as root in CI");
 
 describe("full disk (tmpfs, real process)", { skip: "skip" in mount ? mount.skip : false }, () => {
   const mountDir = "dir" in mount ? mount.dir : "";
-  after(() => { if (mountDir !== "") unmount(mountDir); });
+  after(() => { if (mountDir !== "") unmountTmpfs(mountDir); });
 
   test("publishers get error acks, reads go on, writes resume when space is freed, nothing acked is lost", T, async () => {
     const dataDir = join(mountDir, "data");

@@ -14,15 +14,14 @@
 // LBTS_PROF=<dir> writes the broker's CPU profile to tell descheduling from work.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { startEnv, subscribeRead, syncBrokerNats, type IntegrationEnv } from "../../jepsen-like/integration-fixture.js";
 import { AckPolicy } from "../../src/io/wire/api-types.js";
 import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
+import { mountTmpfs, unmountTmpfs } from "../../jepsen-like/tmpfs.js";
 
 const PARTITIONS = 1024;
 const CATCH_UP_MESSAGES = 20_000;
@@ -39,20 +38,7 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-/** A tmpfs for the data, or why the test is skipped. */
-function prepare(): { dir: string } | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: "needs root to mount a tmpfs for the data (on a real disk the single persist pipeline's fsyncs dominate)" };
-  const dir = mkdtempSync(join(tmpdir(), "lbts-latency-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1g", "tmpfs", dir], { stdio: "pipe" });
-    return { dir };
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs here: ${(e as Error).message.split("\n")[0]}` };
-  }
-}
-
-const prepared = prepare();
+const prepared = mountTmpfs(1024, "lbts-latency-", "on a real disk the fsyncs of 1,024 partitions dominate");
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -66,8 +52,7 @@ describe("1,024 partitions: FetchPartitionMetadata during checkpoints and a catc
     try {
       await env?.stop();
     } finally {
-      execFileSync("umount", [mountDir], { stdio: "pipe" });
-      rmSync(mountDir, { recursive: true, force: true });
+      unmountTmpfs(mountDir);
     }
   }, T);
 
