@@ -116,7 +116,7 @@ export class CommitLog {
   private closed = false;
   /** The compaction under way (it reads a bounded number of segment bytes per cleanup call). */
   private compaction: { readonly run: LogCompaction; readonly startedAt: string } | undefined;
-  /** High watermark and log end when the last completed compaction started: unchanged, it has nothing to do. */
+  /** High watermark, log end and active segment when the last completed compaction started: unchanged, it has nothing to do. */
   private compactedAt: string | undefined;
 
   private constructor(
@@ -505,7 +505,9 @@ export class CommitLog {
    * true while more steps are needed. A disk read error ends this run (logged), the log intact.
    */
   private compactStep(ops: DiskOp[], events: LogEvent[]): boolean {
-    const at = `${this.hw}/${this.logEndOffset}`;
+    // A roll seals the active segment without moving the high watermark or the log end: the newly
+    // sealed segment may now be compacted, so the active segment's base is part of "unchanged".
+    const at = `${this.hw}/${this.logEndOffset}/${(this.segments[this.segments.length - 1] as Segment).baseOffset}`;
     if (this.compaction === undefined && at === this.compactedAt) return false;
     const compaction = this.compaction ?? { run: new LogCompaction(this.dir, this.segments, this.hw, this.crc32c), startedAt: at };
     this.compaction = undefined;
