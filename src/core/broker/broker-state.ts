@@ -9,6 +9,8 @@ import type { BrokerConfig } from "./broker-config.js";
 import type { Partition } from "./partition.js";
 import type { Subscription } from "./subscription.js";
 import type { WireCodec } from "./wire-codec.js";
+import type { BrokerTimerName, BrokerTimer } from "../timers/broker-timer.js";
+import type { TimerQueue } from "../timers/timer-queue.js";
 
 /** What the broker is given by its driver: read access to the disk and pure functions. */
 export interface BrokerDeps {
@@ -18,8 +20,8 @@ export interface BrokerDeps {
   readonly crc32c?: Crc32c;
 }
 
-/** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "diskFullRetry";
+/** Names of the broker-wide timers (per-partition and per-peer ones are BrokerTimer shapes). */
+export type TimerName = BrokerTimerName;
 
 /** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
 export interface DiskFullState {
@@ -38,7 +40,8 @@ export interface BrokerState {
   readonly partitions: Map<string, Partition>;
   readonly partitionsBySid: Map<number, Partition>;
   readonly subscriptions: Map<number, Subscription>;
-  readonly timers: Map<TimerName, number>;
+  /** Every armed timer, behind the one nextDeadline(). */
+  readonly timers: TimerQueue<BrokerTimer>;
   /** Partitions whose subscribers may have something new to read this step. */
   readonly dirty: Set<Partition>;
   nextSid: number;

@@ -42,7 +42,7 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
   if (full === undefined || full.repairToken === token) state.metadataLog.confirm();
   if (full !== undefined && full.repairToken === token) {
     state.diskFull = undefined;
-    state.timers.delete("diskFullRetry");
+    state.timers.delete({ kind: "diskFullRetry" });
     for (const partition of state.partitions.values()) partition.repaired();
     out.log.push({ level: "info", msg: "disk writable again: taking writes", fields: { after: full.reason } });
   }
@@ -84,7 +84,7 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   }
   // The repair (or a write racing it) failed too: wait, then re-derive everything from the disk.
   out.log.push({ level: "warn", msg: "disk still full: writes stay refused; retrying the repair", fields: { token, error: error.message, retryInMs: DISK_FULL_RETRY_MS } });
-  if (!state.timers.has("diskFullRetry")) state.timers.set("diskFullRetry", time.nowMs + DISK_FULL_RETRY_MS);
+  if (!state.timers.has({ kind: "diskFullRetry" })) state.timers.set({ kind: "diskFullRetry" }, time.nowMs + DISK_FULL_RETRY_MS);
 }
 
 /** The directories the ops work in (a file's parent; a directory op's own path). */
@@ -136,9 +136,12 @@ function completeToken(state: BrokerState, token: number): void {
 
 /** Fires every timer that is due. */
 export function onTimer(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
-  for (const [name, at] of [...state.timers]) {
-    if (at > time.nowMs) continue;
-    fire(state, name, time, out);
+  for (const { key } of state.timers.popDue(time.nowMs)) {
+    if (key.kind === "partition" || key.kind === "peer") {
+      out.log.push({ level: "warn", msg: "timer fired with no handler (nothing arms it yet)", fields: { kind: key.kind, name: key.name } });
+      continue;
+    }
+    fire(state, key.kind, time, out);
   }
 }
 
@@ -147,14 +150,13 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
   switch (name) {
     case "hwCheckpoint":
       for (const log of logs) out.persist.push(...log.checkpointHighWatermark());
-      state.timers.set(name, time.nowMs + state.config.hwCheckpointIntervalMs);
+      state.timers.set({ kind: name }, time.nowMs + state.config.hwCheckpointIntervalMs);
       return;
     case "syncInterval":
       for (const log of logs) out.persist.push(...log.syncOps());
-      state.timers.set(name, time.nowMs + state.config.syncIntervalMs);
+      state.timers.set({ kind: name }, time.nowMs + state.config.syncIntervalMs);
       return;
     case "diskFullRetry":
-      state.timers.delete(name);
       if (state.diskFull !== undefined && state.diskFull.repairToken === undefined) repairAfterDiskFull(state, time, out);
       return;
     case "cleaner":
@@ -164,7 +166,7 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
         out.persist.push(...cleaned.ops);
         out.log.push(...cleaned.events);
       }
-      state.timers.set(name, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
+      state.timers.set({ kind: name }, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
       return;
   }
 }

@@ -6,6 +6,7 @@ import { joinPath } from "../disk.js";
 import { ok, type Result } from "../errors.js";
 import { recoverMetadata } from "../metadata/metadata-recovery.js";
 import { emptyOutputs, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
+import { brokerTimers } from "../timers/broker-timer.js";
 import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { handleApiRequest } from "./broker-api.js";
@@ -54,7 +55,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
+      subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
@@ -120,9 +121,7 @@ export class Broker {
 
   /** The monotonic time of the next timer, for the driver to wake the broker with a tick. */
   nextDeadline(): TimeMs | undefined {
-    let next: number | undefined;
-    for (const at of this.state.timers.values()) if (next === undefined || at < next) next = at;
-    return next as TimeMs | undefined;
+    return this.state.timers.nextDeadline() as TimeMs | undefined;
   }
 
   /** Read-only access for tests and the simulator's invariants. */
@@ -163,7 +162,7 @@ function diskFailed(reason: string): { code: "DiskFailed"; message: string } {
 }
 
 function armTimers(state: BrokerState, nowMs: number): void {
-  const set = (name: TimerName, afterMs: number): void => void state.timers.set(name, nowMs + afterMs);
+  const set = (kind: TimerName, afterMs: number): void => state.timers.set({ kind }, nowMs + afterMs);
   set("hwCheckpoint", state.config.hwCheckpointIntervalMs);
   set("cleaner", state.config.streamDefaults.cleanerIntervalMs);
   if (state.config.syncPolicy === "interval") set("syncInterval", state.config.syncIntervalMs);
