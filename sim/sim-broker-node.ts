@@ -5,7 +5,7 @@
 // sendAfterPersist / replyAfterPersist are released only after `persisted`.
 import { assert } from "../src/core/assert.js";
 import { applyDiskOp, DiskError, type DiskOp } from "../src/core/disk.js";
-import type { InputTime, Send } from "../src/core/outputs.js";
+import type { InputTime, NatsSubscriptionChange, Send } from "../src/core/outputs.js";
 import { timestampNs } from "../src/core/types.js";
 import type { BrokerEffect } from "../src/core/broker/api-types.js";
 import { Broker, type BrokerInput, type BrokerOutputs } from "../src/core/broker/broker.js";
@@ -95,9 +95,9 @@ export class SimBrokerNode {
   }
 
   private apply(out: BrokerOutputs, generation: number): void {
-    for (const effect of [...out.reply, ...out.replyAfterPersist]) this.applyNatsEffect(effect);
+    for (const change of out.natsSubscriptions) this.applyNatsEffect(change);
     for (const s of out.send) this.publish(s);
-    for (const e of out.reply) if (!isNatsEffect(e)) this.onEffect(e);
+    for (const e of out.reply) this.onEffect(e);
     for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
     if (out.persistToken === undefined) {
       this.afterPersist(out, generation);
@@ -138,7 +138,7 @@ export class SimBrokerNode {
     const broker = this.broker;
     if (broker === undefined || generation !== this.generation) return;
     if (error === undefined) this.afterPersist(out, generation);
-    else for (const e of failHeldReplies(out.replyAfterPersist, error)) if (!isNatsEffect(e)) this.onEffect(e);
+    else for (const e of failHeldReplies(out.replyAfterPersist, error)) this.onEffect(e);
     const time = this.time();
     const next = error === undefined ? broker.step({ kind: "persisted", token, ...time }) : broker.step({ kind: "persistFailed", token, error, ...time });
     this.apply(next, generation);
@@ -147,7 +147,7 @@ export class SimBrokerNode {
   private afterPersist(out: BrokerOutputs, generation: number): void {
     if (generation !== this.generation) return;
     for (const s of out.sendAfterPersist) this.publish(s);
-    for (const e of out.replyAfterPersist) if (!isNatsEffect(e)) this.onEffect(e);
+    for (const e of out.replyAfterPersist) this.onEffect(e);
     if (out.persistToken === undefined) this.idle();
   }
 
@@ -173,7 +173,7 @@ export class SimBrokerNode {
     this.nats.publish(s.subject, s.reply ?? "", s.data);
   }
 
-  private applyNatsEffect(effect: BrokerEffect): void {
+  private applyNatsEffect(effect: NatsSubscriptionChange): void {
     if (effect.kind === "natsSubscribe") {
       const sid = effect.sid;
       const handle = this.nats.subscribe(effect.subject, effect.queue, (m) => {
@@ -194,8 +194,4 @@ export class SimBrokerNode {
 
 function describeFields(fields: Readonly<Record<string, string | number | boolean | bigint>>): string {
   return Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ");
-}
-
-function isNatsEffect(effect: BrokerEffect): boolean {
-  return effect.kind === "natsSubscribe" || effect.kind === "natsUnsubscribe";
 }

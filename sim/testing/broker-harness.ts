@@ -12,7 +12,7 @@ import { failHeldReplies } from "../../src/core/broker/failed-persist.js";
 import type { OperatingError, Result } from "../../src/core/errors.js";
 import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
 import { subjectMatches } from "../../src/core/nats/subject.js";
-import type { InputTime, Send } from "../../src/core/outputs.js";
+import type { InputTime, NatsSubscriptionChange, Send } from "../../src/core/outputs.js";
 import { nodeId, timeMs, timestampNs } from "../../src/core/types.js";
 import { createWireCodec } from "../../src/io/broker-wire-codec.js";
 import { SimDisk } from "../sim-disk.js";
@@ -86,7 +86,7 @@ export class BrokerHarness {
   private apply(first: BrokerOutputs): void {
     let out: BrokerOutputs | undefined = first;
     while (out !== undefined) {
-      for (const e of [...out.reply, ...out.replyAfterPersist]) this.trackNats(e);
+      for (const change of out.natsSubscriptions) this.trackNats(change);
       this.sent.push(...out.send);
       let failure: DiskError | undefined = this.failPersistWith;
       if (failure === undefined) {
@@ -110,14 +110,13 @@ export class BrokerHarness {
     }
   }
 
-  private trackNats(e: BrokerEffect): void {
+  private trackNats(e: NatsSubscriptionChange): void {
     if (e.kind === "natsSubscribe") this.natsSubs.set(e.sid, { subject: e.subject, queue: e.queue });
     if (e.kind === "natsUnsubscribe") this.natsSubs.delete(e.sid);
   }
 
   private record(effects: readonly BrokerEffect[]): void {
     for (const e of effects) {
-      if (e.kind === "natsSubscribe" || e.kind === "natsUnsubscribe") continue;
       this.effects.push(e);
       if (e.kind === "subscriptionRecords") this.subscriptions.get(e.subscriptionId)?.records.push(...decodeStoredRecords(e.records, crc32c));
       if (e.kind === "subscriptionEnded") {

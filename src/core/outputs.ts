@@ -22,6 +22,14 @@ export interface LogEvent {
   readonly fields?: Readonly<Record<string, string | number | boolean | bigint>>;
 }
 
+/**
+ * A change to the node's NATS subscriptions. Applied at once, before `send` (an interest must be
+ * registered before anything that depends on it is published), never held for a persist.
+ */
+export type NatsSubscriptionChange =
+  | { readonly kind: "natsSubscribe"; readonly sid: number; readonly subject: string; readonly queue: string }
+  | { readonly kind: "natsUnsubscribe"; readonly sid: number };
+
 /** Everything one step asks the outside world to do. */
 export interface Outputs<TReply = never> {
   /** Disk operations, applied in order BEFORE anything in sendAfterPersist is released. */
@@ -38,11 +46,13 @@ export interface Outputs<TReply = never> {
   readonly reply: TReply[];
   /** Log lines. */
   readonly log: LogEvent[];
+  /** NATS subscription changes, in order, applied before `send` (see NatsSubscriptionChange). */
+  readonly natsSubscriptions: NatsSubscriptionChange[];
 }
 
 /** A fresh, empty Outputs. */
 export function emptyOutputs<TReply = never>(): Outputs<TReply> {
-  return { persist: [], persistToken: undefined, sendAfterPersist: [], replyAfterPersist: [], send: [], reply: [], log: [] };
+  return { persist: [], persistToken: undefined, sendAfterPersist: [], replyAfterPersist: [], send: [], reply: [], log: [], natsSubscriptions: [] };
 }
 
 /** The clocks every input carries: monotonic time for timers, wall time for record timestamps. */

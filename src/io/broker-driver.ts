@@ -15,7 +15,7 @@ import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js
 import type { Crc32c } from "../core/crc32c.js";
 import { applyDiskOp, DiskError } from "../core/disk.js";
 import type { Result } from "../core/errors.js";
-import type { InputTime } from "../core/outputs.js";
+import type { InputTime, NatsSubscriptionChange } from "../core/outputs.js";
 import { timeMs, timestampNs } from "../core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "./broker-service.js";
 import { createWireCodec } from "./broker-wire-codec.js";
@@ -242,8 +242,7 @@ export class BrokerDriver implements BrokerService {
   /** Carries out one step's outputs; persist first, then what depended on it, then the rest. */
   private apply(out: BrokerOutputs): void {
     let subscribed = false;
-    for (const e of out.reply) subscribed = this.applyNatsEffect(e) || subscribed;
-    for (const e of out.replyAfterPersist) subscribed = this.applyNatsEffect(e) || subscribed;
+    for (const change of out.natsSubscriptions) subscribed = this.applyNatsEffect(change) || subscribed;
     // "CreateStream returned" must mean the subject is being captured: API answers of a step
     // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
     this.deferApiReplies = subscribed;
@@ -312,7 +311,7 @@ export class BrokerDriver implements BrokerService {
   }
 
   /** Applies a NATS subscribe/unsubscribe effect; true when it subscribed. */
-  private applyNatsEffect(effect: BrokerEffect): boolean {
+  private applyNatsEffect(effect: NatsSubscriptionChange): boolean {
     if (effect.kind === "natsSubscribe") {
       if (this.intakeStopped) return false; // e.g. a CreateStream taken just before the stop
       const sid = effect.sid;
@@ -348,9 +347,6 @@ export class BrokerDriver implements BrokerService {
       case "subscriptionEnded":
         this.subscriptions.get(effect.subscriptionId)?.sink.end(effect.error);
         this.subscriptions.delete(effect.subscriptionId);
-        return;
-      case "natsSubscribe":
-      case "natsUnsubscribe":
         return;
     }
   }

@@ -120,7 +120,7 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   const sid = state.nextSid++;
   partition.sid = sid;
   state.partitionsBySid.set(sid, partition);
-  out.reply.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
+  out.natsSubscriptions.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
   state.dirty.add(partition);
 }
 
@@ -130,7 +130,7 @@ export function stopPartition(state: BrokerState, stream: StreamMeta, meta: Part
   const partition = state.partitions.get(key);
   if (partition === undefined) return;
   if (partition.sid !== undefined) {
-    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
     state.partitionsBySid.delete(partition.sid);
     partition.sid = undefined;
   }

@@ -116,7 +116,7 @@ function failStop(state: BrokerState, token: number, error: DiskError, time: Inp
   out.log.push({ level: "error", msg: "disk failed: the broker stops writing; check the disk and restart it", fields: { token, error: error.message } });
   for (const partition of state.partitions.values()) {
     if (partition.sid !== undefined) {
-      out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+      out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
       state.partitionsBySid.delete(partition.sid);
       partition.sid = undefined;
     }

@@ -145,7 +145,7 @@ export class Broker {
     const s = this.state;
     s.stopped = true;
     for (const p of s.partitions.values()) {
-      if (p.sid !== undefined) out.reply.push({ kind: "natsUnsubscribe", sid: p.sid });
+      if (p.sid !== undefined) out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: p.sid });
       if (p.log !== undefined) out.persist.push(...p.log.close());
     }
     for (const sub of s.subscriptions.values()) {
