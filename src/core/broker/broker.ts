@@ -6,6 +6,7 @@ import { joinPath } from "../disk.js";
 import { ok, type Result } from "../errors.js";
 import { recoverMetadata } from "../metadata/metadata-recovery.js";
 import { emptyOutputs, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
+import { handlePeerMessage, type PeerMessage } from "../peers/peer-message.js";
 import { brokerTimers } from "../timers/broker-timer.js";
 import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
@@ -25,6 +26,7 @@ export type BrokerInput =
   | ({ readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest; readonly maxBytes?: number } & InputTime)
   | ({ readonly kind: "subscriptionReady"; readonly subscriptionId: number; readonly maxBytes?: number } & InputTime)
   | ({ readonly kind: "unsubscribe"; readonly subscriptionId: number } & InputTime)
+  | ({ readonly kind: "peerMessage"; readonly message: PeerMessage } & InputTime)
   | ({ readonly kind: "shutdown" } & InputTime);
 
 /** What one step returns. */
@@ -108,6 +110,9 @@ export class Broker {
         break;
       case "unsubscribe":
         unsubscribe(s, input.subscriptionId);
+        break;
+      case "peerMessage":
+        handlePeerMessage(s.config.namespace, input.message, out.log);
         break;
       case "shutdown":
         this.shutdown(out);
