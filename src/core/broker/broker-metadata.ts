@@ -12,7 +12,7 @@ import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/meta
 import type { StreamSettings } from "../metadata/stream-config.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
-import { partitionKey, type BrokerState } from "./broker-state.js";
+import { partitionKey, type BrokerState, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
 import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
@@ -47,18 +47,25 @@ export function checkStreamSettings(state: BrokerState, settings: StreamSettings
 }
 
 /**
- * Appends `op` durably and applies it. Replies put in `out.replyAfterPersist` by the caller are
- * released only after the op is on disk.
+ * Proposes `op`: checks it against the committed state (a fast refusal), appends it to the
+ * metadata log and returns its index. Nothing changes until the entry commits (today: its
+ * record is durable; with Raft: a quorum has it) and applyCommittedMetadata applies it.
  */
-export function applyMetadataOp(state: BrokerState, op: MetadataOp, time: InputTime, out: Outputs<BrokerEffect>): Result<void> {
+export function proposeMetadataOp(state: BrokerState, op: MetadataOp, out: Outputs<BrokerEffect>): Result<number> {
   const checked = state.metadata.check(op);
   if (!checked.ok) return checked;
   const appended = state.metadataLog.append(op);
   out.persist.push(...appended.ops);
-  const change = state.metadata.apply(op, appended.index);
-  assert(change !== undefined, "a freshly appended op is applied");
-  reactToChange(state, change, time, out);
-  return ok(undefined);
+  // Broker.finish hands this step's persist the next token (as it does for appended batches).
+  state.proposals.push({ index: appended.index, op, token: state.nextToken, answer: undefined });
+  return ok(appended.index);
+}
+
+/** Holds an API answer (and the sends behind it) until the proposal at `index` is applied. */
+export function answerWhenApplied(state: BrokerState, index: number, answer: ProposalAnswer): void {
+  const proposal = state.proposals.find((p) => p.index === index);
+  assert(proposal !== undefined && proposal.answer === undefined, `proposal ${index} pending and unanswered`);
+  proposal.answer = answer;
 }
 
 /** Opens, closes or removes partitions after a metadata change (also used during recovery). */

@@ -12,6 +12,7 @@ import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { handleApiRequest } from "./broker-api.js";
 import type { BrokerConfig } from "./broker-config.js";
+import { commitDurableMetadata, failPendingAnswers } from "./broker-commit.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
@@ -56,7 +57,7 @@ export class Broker {
     out.persist.push(...recovered.value.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
-      config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
+      config, deps, metadata, metadataLog: log, proposals: [], partitions: new Map(), partitionsBySid: new Map(),
       subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, inFlightTokens: [], persistOps: new Map(), stopped: false, failed: undefined, diskFull: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
@@ -84,9 +85,11 @@ export class Broker {
         break;
       case "persisted":
         onPersisted(s, input.token, input, out);
+        commitDurableMetadata(s, input.token, input, out);
         break;
       case "persistFailed":
         onPersistFailed(s, input.token, input.error, input, out);
+        failPendingAnswers(s, input.error, out);
         break;
       case "natsMessages":
         if (!s.stopped && s.failed === undefined) appendDeliveries(s, input.messages, input, out);
