@@ -14,6 +14,7 @@ import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
 import { partitionKey, type BrokerState, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
+import { partitionSnapshot } from "./partition-snapshot.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
 import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
 
@@ -92,6 +93,7 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
     case "partitionsReadonly":
       for (const meta of change.partitions) {
         const p = state.partitions.get(partitionKey(meta.stream, meta.id));
+        p?.updateMetadata(partitionSnapshot(change.stream, meta));
         if (p !== undefined) state.dirty.add(p);
       }
       return;
@@ -104,15 +106,17 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
 export function startPartition(state: BrokerState, stream: StreamMeta, meta: PartitionMeta, time: InputTime, out: Outputs<BrokerEffect>): void {
   const key = partitionKey(stream.name, meta.id);
   const existing = state.partitions.get(key);
+  const snapshot = partitionSnapshot(stream, meta);
+  existing?.updateMetadata(snapshot);
   if (meta.paused || (existing !== undefined && existing.role.kind === "leader")) {
-    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    if (existing === undefined) state.partitions.set(key, new Partition(snapshot, undefined));
     return;
   }
   const refused = unservableStreamReason(stream, DEFAULT_MAX_CONTROL_LINE);
   if (refused !== undefined) {
     // Saved by an older version that did not check the limits: serve the other streams.
     out.log.push({ level: "error", msg: "stream not served: it breaks a limit; delete it and create it again within the limits", fields: { stream: stream.name.slice(0, 300), partition: meta.id, reason: refused } });
-    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    if (existing === undefined) state.partitions.set(key, new Partition(snapshot, undefined));
     return;
   }
   const dir = joinPath(streamDir(state, stream.name), String(meta.id));
@@ -121,7 +125,7 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   out.log.push(...opened.events.map((e) => ({ ...e, fields: { ...e.fields, stream: stream.name, partition: meta.id } })));
   // One replica: whatever survived recovery is committed (DESIGN: HW after recovery = log end).
   if (stream.replicationFactor === 1 && opened.log.newestOffset >= 0) opened.log.setHighWatermark(opened.log.newestOffset);
-  const partition = new Partition(stream, meta, opened.log);
+  const partition = new Partition(snapshot, opened.log);
   if (existing !== undefined) partition.messagesReceived.firstNs = existing.messagesReceived.firstNs;
   state.partitions.set(key, partition);
   const sid = state.nextSid++;
@@ -136,6 +140,7 @@ export function stopPartition(state: BrokerState, stream: StreamMeta, meta: Part
   const key = partitionKey(stream.name, meta.id);
   const partition = state.partitions.get(key);
   if (partition === undefined) return;
+  partition.updateMetadata(partitionSnapshot(stream, meta));
   if (partition.sid !== undefined) {
     out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
     state.partitionsBySid.delete(partition.sid);
