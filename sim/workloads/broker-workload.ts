@@ -169,9 +169,6 @@ class BrokerRun {
         if (s !== undefined && s.subscriptionId === effect.subscriptionId) s.active = false;
         return;
       }
-      case "natsSubscribe":
-      case "natsUnsubscribe":
-        return;
     }
   }
 
