@@ -2,7 +2,7 @@
 // The only file in sim/ that reads the real clock, and only to report how long each seed took.
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { DEFAULT_DURATION_MS, DEFAULT_WORKLOAD, findWorkload, plantedBugWorkloads, runSeedDetailed, workloads, type SeedResult } from "./runner.js";
+import { DEFAULT_DURATION_MS, DEFAULT_WORKLOAD, findingWorkloads, findWorkload, plantedBugWorkloads, runSeedDetailed, workloads, type SeedResult } from "./runner.js";
 
 const USAGE = `usage: npm run sim -- [--seed N] [--seeds K] [--workload NAME] [--duration-ms MS] [--json] [--trace] [--list]
   --seed N         first seed (default 1)
@@ -82,6 +82,7 @@ function printResult(result: SeedResult, wallMs: number, json: boolean): void {
 function listWorkloads(): void {
   for (const w of workloads.values()) console.log(`${w.name}: ${w.description}`);
   for (const w of plantedBugWorkloads.values()) console.log(`${w.name} (planted bug, must fail): ${w.description}`);
+  for (const w of findingWorkloads.values()) console.log(`${w.name} (fails on a known product bug): ${w.description}`);
 }
 
 function main(argv: readonly string[]): number {

@@ -70,12 +70,18 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
   [
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
     ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
+    createBrokerWorkload({ unhealedNetwork: true }),
   ].map((w) => [w.name, w]),
 );
 
-/** Looks a workload up in both registries. */
+/** Workloads that fail on known product bugs (findings to fix, then move to `workloads`). */
+export const findingWorkloads: ReadonlyMap<string, Workload> = new Map(
+  [createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true })].map((w) => [w.name, w]),
+);
+
+/** Looks a workload up in every registry. */
 export function findWorkload(name: string): Workload | undefined {
-  return workloads.get(name) ?? plantedBugWorkloads.get(name);
+  return workloads.get(name) ?? plantedBugWorkloads.get(name) ?? findingWorkloads.get(name);
 }
 
 /** Runs one seed and reports its result; deterministic: same seed and options, same result. */
@@ -116,7 +122,7 @@ function resolveWorkload(workload: string | Workload): Workload {
   if (typeof workload !== "string") return workload;
   const found = findWorkload(workload);
   if (found === undefined) {
-    const names = [...workloads.keys(), ...plantedBugWorkloads.keys()].join(", ");
+    const names = [...workloads.keys(), ...plantedBugWorkloads.keys(), ...findingWorkloads.keys()].join(", ");
     throw new Error(`unknown workload "${workload}" (known: ${names})`);
   }
   return found;

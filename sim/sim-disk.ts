@@ -103,6 +103,12 @@ export class SimDisk implements Disk {
     file.pending = [];
   }
 
+  /** The bytes of `path` that a crash now would keep (what fdatasync made durable); for checkers. */
+  durableBytes(path: string): Uint8Array {
+    const file = this.tree.fileAt("read", path);
+    return file.synced.read(0, file.synced.size);
+  }
+
   /** Sets the file's size (a pending data op). */
   truncate(path: string, length: number): void {
     checkSimPath(path, false);

@@ -1,5 +1,6 @@
-// The "disk-log" workload: real record-file code (CRC-32C framing, group-commit fdatasync,
-// recovery by scanning to the first bad record) on a SimDisk that crashes at random virtual times
+// The "disk-log" workload checks the simulator's disk model, not the product: the product's commit
+// log runs in the broker workload (docs/decisions.md, "disk-log"). Here a small record-file writer 
+// (CRC-32C framing, group-commit fdatasync, recovery by scanning to the first bad record) on a SimDisk that crashes at random virtual times
 // and injects fsync errors, read errors, torn and dropped writes and latency. Checked after every
 // recovery and once more after a final crash: every acknowledged record is present, in order, and
 // nothing corrupt is returned.
@@ -30,7 +31,7 @@ export function createDiskLogWorkload(options: DiskLogWorkloadOptions = {}): Wor
   return {
     name: bug === undefined ? "disk-log" : `disk-log-${kebabCase(bug)}`,
     description:
-      "appends CRC-framed records with group-commit fdatasync on a crashing, faulty SimDisk; " +
+      "checks the SimDisk fault model (not the product's log, which the broker workload runs): a small CRC-framed writer with group-commit fdatasync on a crashing, faulty SimDisk; " +
       "acknowledged records must survive every crash, in order, uncorrupted" +
       (bug === undefined ? "" : ` (planted bug: ${bug})`),
     run: (sim, runOptions) => new DiskLogRun(sim, drawDiskLogKnobs(sim.random("swarm")), bug).run(runOptions),

@@ -1,0 +1,116 @@
+// The broker workload's administrator: creates the streams (again after every restart, since a
+// create may have failed on a bad disk), and while faults last pauses partitions, sets them
+// readonly and back, and deletes and recreates the scratch stream (the one with retention and
+// compaction, whose offsets therefore start over). Healing makes every partition writable again.
+import type { ApiRequest, ApiResponse } from "../../src/core/broker/api-types.js";
+import type { Result } from "../../src/core/errors.js";
+import type { SimRandom } from "../sim-random.js";
+import type { Simulation } from "../simulation.js";
+import type { ApiCaller } from "./broker-clients.js";
+
+/** The stream that is deleted and recreated and has retention and compaction. */
+export const SCRATCH = "scratch";
+
+const STREAMS: readonly { readonly name: string; readonly partitions: number }[] = [
+  { name: "orders", partitions: 2 },
+  { name: "events", partitions: 1 },
+  { name: SCRATCH, partitions: 1 },
+];
+
+/** Answers an admin request may legitimately get on a faulty disk or a racing op. */
+const EXPECTED_ERRORS = new Set(["StreamNotFound", "StreamExists", "PartitionNotFound", "DiskFailed", "DiskFull"]);
+
+/** Issues the workload's admin operations. */
+export class BrokerAdmin {
+  private scratchWanted = true;
+  private readonly scratchCreate: ApiRequest;
+  readonly counters = { pauses: 0, readonlys: 0, deletes: 0, creates: 0, adminErrors: 0 };
+  /**
+   * Streams never deleted whose CreateStream was answered (OK, or StreamExists after a retry): they
+   * must exist after every restart. The scratch stream is left out, its deletes race its creates.
+   */
+  readonly answeredCreates = new Set<string>();
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly swarm: SimRandom,
+    private readonly api: ApiCaller,
+    private readonly fail: (message: string) => void,
+    private readonly onScratchDeleted: () => void,
+    compaction: boolean,
+  ) {
+    this.scratchCreate = {
+      kind: "createStream", name: SCRATCH, subject: SCRATCH, group: "", replicationFactor: 1, partitions: 1,
+      overrides: {
+        retentionMaxMessages: swarm.pick("scratchRetentionMaxMessages", [0, 5, 50]),
+        retentionMaxAgeMs: swarm.pick("scratchRetentionMaxAgeMs", [50, 1000, 3_600_000]),
+        compactEnabled: compaction && swarm.chance("scratchCompact", 1, 2),
+        segmentMaxBytes: 512,
+      },
+    };
+  }
+
+  /** Starts the random admin operations; they stop once `healed()` turns true. */
+  start(healed: () => boolean): void {
+    const everyMsMax = this.swarm.pick("adminEveryMsMax", [50, 200, 1000]);
+    const next = (): void => {
+      this.sim.scheduleAfter(this.swarm.between("adminInMs", 1, everyMsMax), "admin", () => {
+        if (healed()) return;
+        this.randomOp();
+        next();
+      });
+    };
+    next();
+  }
+
+  /**
+   * After every (re)start: the streams that should exist and whose create was not yet answered are
+   * created (an answered one must have survived: asking again would hide its loss).
+   */
+  onRestart(): void {
+    if (!this.answeredCreates.has("orders")) this.call({ kind: "createStream", name: "orders", subject: "orders", group: "", replicationFactor: 1, partitions: 2, overrides: {} });
+    if (!this.answeredCreates.has("events")) this.call({ kind: "createStream", name: "events", subject: "events.*", group: "g", replicationFactor: 1, partitions: 1, overrides: {} });
+    if (this.scratchWanted) this.call(this.scratchCreate);
+  }
+
+  /** Faults healed: the scratch stream exists again and nothing stays readonly. */
+  heal(): void {
+    this.scratchWanted = true;
+    this.call(this.scratchCreate);
+    for (const s of STREAMS) this.call({ kind: "setStreamReadonly", name: s.name, partitions: [], readonly: false });
+  }
+
+  private randomOp(): void {
+    const s = this.swarm.pick("adminStream", STREAMS);
+    const partitions = this.swarm.chance("adminAllPartitions", 1, 2) ? [] : [this.swarm.int("adminPartition", s.partitions)];
+    switch (this.swarm.int("adminOp", 4)) {
+      case 0:
+        this.counters.pauses++;
+        return this.call({ kind: "pauseStream", name: s.name, partitions, resumeAll: this.swarm.chance("resumeAll", 1, 2) });
+      case 1:
+        this.counters.readonlys++;
+        return this.call({ kind: "setStreamReadonly", name: s.name, partitions, readonly: this.swarm.chance("readonlyOn", 1, 2) });
+      case 2:
+        if (!this.scratchWanted) return;
+        this.counters.deletes++;
+        this.scratchWanted = false;
+        this.onScratchDeleted();
+        return this.call({ kind: "deleteStream", name: SCRATCH });
+      default:
+        if (this.scratchWanted) return;
+        this.counters.creates++;
+        this.scratchWanted = true;
+        return this.call(this.scratchCreate);
+    }
+  }
+
+  private call(request: ApiRequest): void {
+    this.api(request, (result: Result<ApiResponse>) => {
+      const created = result.ok || result.error.code === "StreamExists";
+      if (request.kind === "createStream" && request.name !== SCRATCH && created) this.answeredCreates.add(request.name);
+      if (result.ok) return;
+      this.counters.adminErrors++;
+      if (!EXPECTED_ERRORS.has(result.error.code)) this.fail(`${request.kind} ${"name" in request ? request.name : ""} failed: ${result.error.code} ${result.error.message}`);
+    });
+  }
+}
