@@ -6,7 +6,7 @@
 // one event-loop turn, and the core keeps taking input while persists are in flight.
 import { assert } from "../src/core/assert.js";
 import { applyDiskOp, DiskError, type DiskOp } from "../src/core/disk.js";
-import type { InputTime, Send } from "../src/core/outputs.js";
+import type { InputTime, NatsSubscriptionChange, Send } from "../src/core/outputs.js";
 import { timestampNs, type TimeMs } from "../src/core/types.js";
 import type { BrokerEffect } from "../src/core/broker/api-types.js";
 import { Broker, type BrokerInput } from "../src/core/broker/broker.js";
@@ -109,14 +109,11 @@ export class SimBrokerNode {
         });
       },
       stepped: (out) => {
-        for (const e of out.reply) this.applyNatsEffect(e);
-        for (const g of out.persists) for (const e of g.replyAfterPersist) this.applyNatsEffect(e);
         for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
       },
+      natsSubscription: (change) => this.applyNatsEffect(change),
       send: (s) => this.publish(s),
-      reply: (e) => {
-        if (!isNatsEffect(e)) this.onEffect(e);
-      },
+      reply: (e) => this.onEffect(e),
       failHeld: failHeldReplies,
       armDeadline: (at) => this.armDeadline(at),
     };
@@ -151,7 +148,7 @@ export class SimBrokerNode {
     this.nats.publish(s.subject, s.reply ?? "", s.data);
   }
 
-  private applyNatsEffect(effect: BrokerEffect): void {
+  private applyNatsEffect(effect: NatsSubscriptionChange): void {
     if (effect.kind === "natsSubscribe") {
       const sid = effect.sid;
       const handle = this.nats.subscribe(effect.subject, effect.queue, (m) => {
@@ -172,8 +169,4 @@ export class SimBrokerNode {
 
 function describeFields(fields: Readonly<Record<string, string | number | boolean | bigint>>): string {
   return Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(" ");
-}
-
-function isNatsEffect(effect: BrokerEffect): boolean {
-  return effect.kind === "natsSubscribe" || effect.kind === "natsUnsubscribe";
 }

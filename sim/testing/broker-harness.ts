@@ -14,7 +14,7 @@ import { failHeldReplies } from "../../src/core/broker/failed-persist.js";
 import type { OperatingError, Result } from "../../src/core/errors.js";
 import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
 import { subjectMatches } from "../../src/core/nats/subject.js";
-import type { InputTime, Send } from "../../src/core/outputs.js";
+import type { InputTime, NatsSubscriptionChange, Send } from "../../src/core/outputs.js";
 import { nodeId, timeMs, timestampNs } from "../../src/core/types.js";
 import { createWireCodec } from "../../src/io/broker-wire-codec.js";
 import { SimDisk } from "../sim-disk.js";
@@ -101,10 +101,8 @@ export class BrokerHarness {
         }
         done(undefined);
       },
-      stepped: (out) => {
-        for (const e of out.reply) this.trackNats(e);
-        for (const g of out.persists) for (const e of g.replyAfterPersist) this.trackNats(e);
-      },
+      stepped: () => undefined,
+      natsSubscription: (change) => this.trackNats(change),
       send: (s) => void this.sent.push(s),
       reply: (e) => this.record([e]),
       failHeld: failHeldReplies,
@@ -112,14 +110,13 @@ export class BrokerHarness {
     };
   }
 
-  private trackNats(e: BrokerEffect): void {
+  private trackNats(e: NatsSubscriptionChange): void {
     if (e.kind === "natsSubscribe") this.natsSubs.set(e.sid, { subject: e.subject, queue: e.queue });
     if (e.kind === "natsUnsubscribe") this.natsSubs.delete(e.sid);
   }
 
   private record(effects: readonly BrokerEffect[]): void {
     for (const e of effects) {
-      if (e.kind === "natsSubscribe" || e.kind === "natsUnsubscribe") continue;
       this.effects.push(e);
       if (e.kind === "subscriptionRecords") this.subscriptions.get(e.subscriptionId)?.records.push(...decodeStoredRecords(e.records, crc32c));
       if (e.kind === "subscriptionEnded") {

@@ -54,6 +54,14 @@ export interface PersistGroup<TReply = never> {
   readonly replyAfterPersist: readonly TReply[];
 }
 
+/**
+ * A change to the node's NATS subscriptions. Applied at once, before `send` (an interest must be
+ * registered before anything that depends on it is published), never held for a persist.
+ */
+export type NatsSubscriptionChange =
+  | { readonly kind: "natsSubscribe"; readonly sid: number; readonly subject: string; readonly queue: string }
+  | { readonly kind: "natsUnsubscribe"; readonly sid: number };
+
 /** Everything one step asks the outside world to do. */
 export interface Outputs<TReply = never> {
   /**
@@ -75,11 +83,13 @@ export interface Outputs<TReply = never> {
   readonly reply: TReply[];
   /** Log lines. */
   readonly log: LogEvent[];
+  /** NATS subscription changes, in order, applied before `send` (see NatsSubscriptionChange). */
+  readonly natsSubscriptions: NatsSubscriptionChange[];
 }
 
 /** A fresh, empty Outputs. */
 export function emptyOutputs<TReply = never>(): Outputs<TReply> {
-  return { persist: [], persists: [], sendAfterPersist: [], sendAfterLane: new Map(), replyAfterPersist: [], send: [], reply: [], log: [] };
+  return { persist: [], persists: [], sendAfterPersist: [], sendAfterLane: new Map(), replyAfterPersist: [], send: [], reply: [], log: [], natsSubscriptions: [] };
 }
 
 /** The clocks every input carries: monotonic time for timers, wall time for record timestamps. */

@@ -17,7 +17,7 @@ import { applyDiskOp, DiskError, type DiskOp } from "../core/disk.js";
 import { NodeRuntime, runtimeBugs, type NodeIo } from "../core/runtime/node-runtime.js";
 import { isThreadPoolOp } from "../core/runtime/thread-pool-op.js";
 import type { Result } from "../core/errors.js";
-import type { InputTime } from "../core/outputs.js";
+import type { InputTime, NatsSubscriptionChange } from "../core/outputs.js";
 import { timeMs, timestampNs, type TimeMs } from "../core/types.js";
 import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "./broker-service.js";
 import { createWireCodec } from "./broker-wire-codec.js";
@@ -246,9 +246,8 @@ export class BrokerDriver implements BrokerService {
         this.startThreadPoolOps();
       },
       stepped: (out) => {
-        let subscribed = false;
-        for (const e of out.reply) subscribed = this.applyNatsEffect(e) || subscribed;
-        for (const g of out.persists) for (const e of g.replyAfterPersist) subscribed = this.applyNatsEffect(e) || subscribed;
+        // The runtime applies out.natsSubscriptions right after this call.
+        const subscribed = !this.intakeStopped && out.natsSubscriptions.some((c) => c.kind === "natsSubscribe");
         // "CreateStream returned" must mean the subject is being captured: API answers of a step
         // that subscribed wait until the NATS server has processed the SUBs (one flush round trip).
         if (subscribed) {
@@ -257,6 +256,7 @@ export class BrokerDriver implements BrokerService {
         }
         logCoreEvents(this.options.logger, out.log);
       },
+      natsSubscription: (change) => this.applyNatsEffect(change),
       send: (s) => this.dataPath.publish(s.subject, s.data, s.reply),
       reply: (e) => this.dispatch(e),
       failHeld: failHeldReplies,
@@ -315,20 +315,17 @@ export class BrokerDriver implements BrokerService {
     this.timer.unref();
   }
 
-  /** Applies a NATS subscribe/unsubscribe effect; true when it subscribed. */
-  private applyNatsEffect(effect: BrokerEffect): boolean {
+  /** Applies a NATS subscribe/unsubscribe change. */
+  private applyNatsEffect(effect: NatsSubscriptionChange): void {
     if (effect.kind === "natsSubscribe") {
-      if (this.intakeStopped) return false; // e.g. a CreateStream taken just before the stop
+      if (this.intakeStopped) return; // e.g. a CreateStream taken just before the stop
       const sid = effect.sid;
       const sub = this.dataPath.subscribe(effect.subject, effect.queue, (subject, reply, data) => this.enqueueDelivery({ sid, subject, reply, data }));
       this.natsSubs.set(sid, sub);
-      return true;
+      return;
     }
-    if (effect.kind === "natsUnsubscribe") {
-      this.natsSubs.get(effect.sid)?.unsubscribe();
-      this.natsSubs.delete(effect.sid);
-    }
-    return false;
+    this.natsSubs.get(effect.sid)?.unsubscribe();
+    this.natsSubs.delete(effect.sid);
   }
 
   private dispatch(effect: BrokerEffect): void {
@@ -353,9 +350,6 @@ export class BrokerDriver implements BrokerService {
       case "subscriptionEnded":
         this.subscriptions.get(effect.subscriptionId)?.sink.end(effect.error);
         this.subscriptions.delete(effect.subscriptionId);
-        return;
-      case "natsSubscribe":
-      case "natsUnsubscribe":
         return;
     }
   }

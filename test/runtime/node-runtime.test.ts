@@ -38,6 +38,7 @@ function rig(bugs: RuntimeBugs = {}) {
       else done(undefined);
     },
     stepped: () => undefined,
+    natsSubscription: () => undefined,
     send: (s) => void sent.push(s.subject),
     reply: () => undefined,
     failHeld: (r) => r,
@@ -62,6 +63,17 @@ test("within a lane: the next group's write overlaps the fdatasync in flight; it
   assert.deepEqual(r.sent, ["ack1", "ack2"]);
   assert.deepEqual(r.fed, ["persisted:1", "persisted:2"]);
   assert.equal(r.runtime.idle, true);
+});
+
+test("on the metadata lane a record is durable before the next is written (its recovery reads a torn middle as corruption)", () => {
+  const r = rig();
+  r.stepWith(group("metadata", 1, [write("metadata.log"), sync("metadata.log")], "ack1"));
+  r.stepWith(group("metadata", 2, [write("metadata.log"), sync("metadata.log")], "ack2"));
+  assert.deepEqual(r.started, ["metadata:write", "metadata:fdatasync"], "the second write waits for the first sync");
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.started, ["metadata:write", "metadata:fdatasync", "metadata:write", "metadata:fdatasync"]);
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.fed, ["persisted:1", "persisted:2"]);
 });
 
 test("one fdatasync completes every group parked behind it on the same file (pipelined group commit)", () => {

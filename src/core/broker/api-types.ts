@@ -102,6 +102,4 @@ export type BrokerEffect =
       /** Verified records as the log stores them (the shell transcodes them to its wire format). */
       readonly records: StoredRecords;
     }
-  | { readonly kind: "subscriptionEnded"; readonly subscriptionId: number; readonly error: OperatingError }
-  | { readonly kind: "natsSubscribe"; readonly sid: number; readonly subject: string; readonly queue: string }
-  | { readonly kind: "natsUnsubscribe"; readonly sid: number };
+  | { readonly kind: "subscriptionEnded"; readonly subscriptionId: number; readonly error: OperatingError };

@@ -5,10 +5,10 @@ import { err, ok, type OperatingError, type Result } from "../errors.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
 import { resolveStreamSettings } from "../metadata/stream-config.js";
 import { hasWildcard, isValidPublishSubject } from "../nats/subject.js";
-import type { InputTime, Outputs } from "../outputs.js";
+import type { InputTime, Outputs, Send } from "../outputs.js";
 import type { NodeId } from "../types.js";
 import type { ApiRequest, ApiResponse, BrokerEffect } from "./api-types.js";
-import { applyMetadataOp, checkStreamSettings } from "./broker-metadata.js";
+import { answerWhenApplied, checkStreamSettings, proposeMetadataOp } from "./broker-metadata.js";
 import { partitionKey, type BrokerState } from "./broker-state.js";
 import { brokerViews, partitionView, streamViews } from "./broker-views.js";
 import { MAX_STREAM_NAME_BYTES, toCreateStreamOp, unservableStreamReason } from "./create-stream-request.js";
@@ -16,16 +16,34 @@ import { DEFAULT_MAX_CONTROL_LINE, subscribeLineProblem, utf8ByteLength } from "
 
 const DONE: ApiResponse = { kind: "done" };
 
+/** A request's metadata proposal (if it made one), whose application decides its answer. */
+interface Proposed {
+  index: number | undefined;
+  readonly sends: Send[];
+}
+
 /** Handles one unary API request, pushing its reply (and whatever it caused) into `out`. */
 export function handleApiRequest(state: BrokerState, requestId: number, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>): void {
-  const result = dispatch(state, request, time, out);
-  // Anything that changed metadata is answered only once the op is durable.
-  // Planted bug (test only): the answer goes out before the op is durable.
-  const afterPersist = out.persist.length > 0 && state.config.plantedBugs?.replyBeforePersist !== true;
+  const proposed: Proposed = { index: undefined, sends: [] };
+  const result = dispatch(state, request, time, out, proposed);
+  // Anything that proposed a metadata op is answered once the op is applied (when committed).
+  // Planted bug (test only): the answer goes out at once, before the op is durable or applied.
+  if (result.ok && proposed.index !== undefined && state.config.plantedBugs?.replyBeforePersist !== true) {
+    answerWhenApplied(state, proposed.index, { kind: "apiResponse", requestId, response: result, sends: proposed.sends });
+    return;
+  }
+  if (result.ok) out.send.push(...proposed.sends);
+  const afterPersist = out.persist.length > 0 && proposed.index === undefined;
   (afterPersist ? out.replyAfterPersist : out.reply).push({ kind: "apiResponse", requestId, result });
 }
 
-function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>): Result<ApiResponse> {
+function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>, proposed: Proposed): Result<ApiResponse> {
+  const propose = (op: MetadataOp): Result<ApiResponse> => {
+    const index = proposeMetadataOp(state, op, out);
+    if (!index.ok) return index;
+    proposed.index = index.value;
+    return ok(DONE);
+  };
   switch (request.kind) {
     case "createStream": {
       const brokers = [state.config.serverId];
@@ -38,17 +56,17 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       }
       const settings = checkStreamSettings(state, resolveStreamSettings(state.config.streamDefaults, request.overrides));
       if (!settings.ok) return settings;
-      return done(applyMetadataOp(state, op.value, time, out));
+      return propose(op.value);
     }
     case "deleteStream":
       if (request.name === "__activity" || request.name === "__cursors") return err("InvalidArgument", "Stream is reserved");
-      return done(applyMetadataOp(state, { op: "deleteStream", name: request.name }, time, out));
+      return propose({ op: "deleteStream", name: request.name });
     case "pauseStream":
       if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
-      return done(applyMetadataOp(state, { op: "pauseStream", name: request.name, partitions: request.partitions, resumeAll: request.resumeAll, timestampNs: time.wallNs.toString() }, time, out));
+      return propose({ op: "pauseStream", name: request.name, partitions: request.partitions, resumeAll: request.resumeAll, timestampNs: time.wallNs.toString() });
     case "setStreamReadonly":
       if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
-      return done(applyMetadataOp(state, { op: "setStreamReadonly", name: request.name, partitions: request.partitions, readonly: request.readonly, timestampNs: time.wallNs.toString() }, time, out));
+      return propose({ op: "setStreamReadonly", name: request.name, partitions: request.partitions, readonly: request.readonly, timestampNs: time.wallNs.toString() });
     case "fetchMetadata":
       return ok({ kind: "metadata", brokers: brokerViews(state), streams: streamViews(state, request.streams) });
     case "fetchPartitionMetadata": {
@@ -62,13 +80,13 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       return ok({ kind: "partitionMetadata", metadata: partitionView(state, stream, meta) });
     }
     case "publish":
-      return publish(state, request, time, out);
+      return publish(state, request, time, out, proposed);
     default:
       return assertNever(request, "api request");
   }
 }
 
-function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publish" }>, time: InputTime, out: Outputs<BrokerEffect>): Result<ApiResponse> {
+function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publish" }>, time: InputTime, out: Outputs<BrokerEffect>, proposed: Proposed): Result<ApiResponse> {
   if (request.stream.length === 0) return err("InvalidArgument", "no stream provided");
   const clientStrings = publishStringsProblem(request, DEFAULT_MAX_CONTROL_LINE);
   if (clientStrings !== undefined) return err("InvalidArgument", clientStrings);
@@ -85,6 +103,7 @@ function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publi
   }
   const resumed = resumeIfPaused(state, stream.name, request.partition, time, out);
   if (!resumed.ok) return resumed;
+  proposed.index = resumed.value;
   // Only a stream an older version saved can break the limits; the arithmetic spares every other
   // publish the full check (names with "/" etc. were refused by every version).
   if (stream.name.length * 3 > MAX_STREAM_NAME_BYTES || (stream.subject.length + stream.group.length) * 3 + 96 > DEFAULT_MAX_CONTROL_LINE) {
@@ -97,7 +116,7 @@ function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publi
     return { ok: false, error: payloadTooLarge(data.length, maxPayload) };
   }
   // Behind the resume op (if any): the partition must be subscribed before the message is sent.
-  out.sendAfterPersist.push({ subject: meta.subject, data });
+  (proposed.index === undefined ? out.sendAfterPersist : proposed.sends).push({ subject: meta.subject, data });
   return ok({ kind: "published", ackInbox: request.ackInbox, subject: meta.subject });
 }
 
@@ -129,18 +148,14 @@ export function publishStringsProblem(request: { readonly ackInbox: string; read
   return undefined;
 }
 
-/** Resumes a paused partition (all paused partitions if it was paused with resumeAll). */
-export function resumeIfPaused(state: BrokerState, name: string, partition: number, time: InputTime, out: Outputs<BrokerEffect>): Result<void> {
+/** Proposes to resume a paused partition (all paused ones if paused with resumeAll); the proposal's index, or undefined when not paused. */
+export function resumeIfPaused(state: BrokerState, name: string, partition: number, time: InputTime, out: Outputs<BrokerEffect>): Result<number | undefined> {
   const stream = state.metadata.streams.get(name);
   const meta = stream?.partitions[partition];
   if (stream === undefined || meta === undefined || !meta.paused) return ok(undefined);
   const partitions = meta.resumeAll ? stream.partitions.filter((p) => p.paused).map((p) => p.id) : [partition];
   const op: MetadataOp = { op: "resumeStream", name, partitions, timestampNs: time.wallNs.toString() };
-  return applyMetadataOp(state, op, time, out);
-}
-
-function done(result: Result<void>): Result<ApiResponse> {
-  return result.ok ? ok(DONE) : result;
+  return proposeMetadataOp(state, op, out);
 }
 
 function partitionCounts(state: BrokerState, brokers: readonly NodeId[]): Map<NodeId, number> {

@@ -12,8 +12,9 @@ import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/meta
 import type { StreamSettings } from "../metadata/stream-config.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
-import { partitionKey, type BrokerState } from "./broker-state.js";
+import { partitionKey, type BrokerState, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
+import { partitionSnapshot } from "./partition-snapshot.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
 import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
 
@@ -48,18 +49,25 @@ export function checkStreamSettings(state: BrokerState, settings: StreamSettings
 }
 
 /**
- * Appends `op` durably and applies it. Replies put in `out.replyAfterPersist` by the caller are
- * released only after the op is on disk.
+ * Proposes `op`: checks it against the committed state (a fast refusal), appends it to the
+ * metadata log and returns its index. Nothing changes until the entry commits (today: its
+ * record is durable; with Raft: a quorum has it) and applyCommittedMetadata applies it.
  */
-export function applyMetadataOp(state: BrokerState, op: MetadataOp, time: InputTime, out: Outputs<BrokerEffect>): Result<void> {
+export function proposeMetadataOp(state: BrokerState, op: MetadataOp, out: Outputs<BrokerEffect>): Result<number> {
   const checked = state.metadata.check(op);
   if (!checked.ok) return checked;
   const appended = state.metadataLog.append(op);
   out.persist.push(...appended.ops);
-  const change = state.metadata.apply(op, appended.index);
-  assert(change !== undefined, "a freshly appended op is applied");
-  reactToChange(state, change, time, out);
-  return ok(undefined);
+  // Broker.finish hands this step's persist the next token (as it does for appended batches).
+  state.proposals.push({ index: appended.index, op, token: state.nextToken, answer: undefined });
+  return ok(appended.index);
+}
+
+/** Holds an API answer (and the sends behind it) until the proposal at `index` is applied. */
+export function answerWhenApplied(state: BrokerState, index: number, answer: ProposalAnswer): void {
+  const proposal = state.proposals.find((p) => p.index === index);
+  assert(proposal !== undefined && proposal.answer === undefined, `proposal ${index} pending and unanswered`);
+  proposal.answer = answer;
 }
 
 /** Opens, closes or removes partitions after a metadata change (also used during recovery). */
@@ -86,6 +94,7 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
     case "partitionsReadonly":
       for (const meta of change.partitions) {
         const p = state.partitions.get(partitionKey(meta.stream, meta.id));
+        p?.updateMetadata(partitionSnapshot(change.stream, meta));
         if (p !== undefined) state.dirty.add(p);
       }
       return;
@@ -98,15 +107,17 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
 export function startPartition(state: BrokerState, stream: StreamMeta, meta: PartitionMeta, time: InputTime, out: Outputs<BrokerEffect>): void {
   const key = partitionKey(stream.name, meta.id);
   const existing = state.partitions.get(key);
+  const snapshot = partitionSnapshot(stream, meta);
+  existing?.updateMetadata(snapshot);
   if (meta.paused || (existing !== undefined && existing.role.kind === "leader")) {
-    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    if (existing === undefined) state.partitions.set(key, new Partition(snapshot, undefined));
     return;
   }
   const refused = unservableStreamReason(stream, DEFAULT_MAX_CONTROL_LINE);
   if (refused !== undefined) {
     // Saved by an older version that did not check the limits: serve the other streams.
     out.log.push({ level: "error", msg: "stream not served: it breaks a limit; delete it and create it again within the limits", fields: { stream: stream.name.slice(0, 300), partition: meta.id, reason: refused } });
-    if (existing === undefined) state.partitions.set(key, new Partition(stream, meta, undefined));
+    if (existing === undefined) state.partitions.set(key, new Partition(snapshot, undefined));
     return;
   }
   const dir = joinPath(streamDir(state, stream.name), String(meta.id));
@@ -114,7 +125,7 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   if (!reopened.ok) {
     // Unreadable on disk: this partition is not served, every other one is.
     out.log.push({ level: "error", msg: "partition not served: its log cannot be read", fields: { stream: stream.name, partition: meta.id, reason: reopened.error.message } });
-    const offline = existing ?? new Partition(stream, meta, undefined);
+    const offline = existing ?? new Partition(snapshot, undefined);
     offline.role = { kind: "offline", reason: "failed" };
     state.partitions.set(key, offline);
     return;
@@ -124,13 +135,13 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   out.log.push(...opened.events.map((e) => ({ ...e, fields: { ...e.fields, stream: stream.name, partition: meta.id } })));
   // One replica: whatever survived recovery is committed (DESIGN: HW after recovery = log end).
   if (stream.replicationFactor === 1 && opened.log.newestOffset >= 0) opened.log.setHighWatermark(opened.log.newestOffset);
-  const partition = new Partition(stream, meta, opened.log);
+  const partition = new Partition(snapshot, opened.log);
   if (existing !== undefined) partition.messagesReceived.firstNs = existing.messagesReceived.firstNs;
   state.partitions.set(key, partition);
   const sid = state.nextSid++;
   partition.sid = sid;
   state.partitionsBySid.set(sid, partition);
-  out.reply.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
+  out.natsSubscriptions.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
   state.dirty.add(partition);
 }
 
@@ -139,8 +150,9 @@ export function stopPartition(state: BrokerState, stream: StreamMeta, meta: Part
   const key = partitionKey(stream.name, meta.id);
   const partition = state.partitions.get(key);
   if (partition === undefined) return;
+  partition.updateMetadata(partitionSnapshot(stream, meta));
   if (partition.sid !== undefined) {
-    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
     state.partitionsBySid.delete(partition.sid);
     partition.sid = undefined;
   }

@@ -2,14 +2,19 @@
 // broker; several brokers live side by side in the simulator).
 import type { Crc32c } from "../crc32c.js";
 import type { DiskOp, DiskReader } from "../disk.js";
+import type { Result } from "../errors.js";
 import type { MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataOp } from "../metadata/metadata-op.js";
+import type { ApiResponse, SubscribeRequest } from "./api-types.js";
 import type { MetadataState } from "../metadata/metadata-state.js";
-import type { LaneId } from "../outputs.js";
+import type { LaneId, Send } from "../outputs.js";
 import type { Random } from "../random.js";
 import type { BrokerConfig } from "./broker-config.js";
 import type { Partition } from "./partition.js";
 import type { Subscription } from "./subscription.js";
 import type { WireCodec } from "./wire-codec.js";
+import type { BrokerTimerName, BrokerTimer } from "../timers/broker-timer.js";
+import type { TimerQueue } from "../timers/timer-queue.js";
 
 /** What the broker is given by its driver: read access to the disk and pure functions. */
 export interface BrokerDeps {
@@ -19,8 +24,30 @@ export interface BrokerDeps {
   readonly crc32c?: Crc32c;
 }
 
-/** Names of the broker's timers; each maps to the monotonic time it next fires. */
-export type TimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "compaction" | "diskFullRetry";
+/** Names of the broker-wide timers (per-partition and per-peer ones are BrokerTimer shapes). */
+export type TimerName = BrokerTimerName;
+
+/** The answer to an API request that waits for its metadata op to be applied. */
+export type ProposalAnswer =
+  | {
+      readonly kind: "apiResponse";
+      readonly requestId: number;
+      /** The reply if the op applies; if it does not, the proposer gets the apply-time error instead. */
+      readonly response: Result<ApiResponse>;
+      /** Sends released once the op applied (a publish that resumed its partition). */
+      readonly sends: readonly Send[];
+    }
+  /** A Subscribe with resume: started once its partition's resume applied. */
+  | { readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest; readonly maxBytes: number | undefined };
+
+/** A proposed metadata op on its way to being committed and applied. */
+export interface CommittedEntry {
+  readonly index: number;
+  readonly op: MetadataOp;
+  /** The persist token that carries its record (tokens complete in order). */
+  readonly token: number;
+  answer: ProposalAnswer | undefined;
+}
 
 /** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
 export interface DiskFullState {
@@ -35,11 +62,14 @@ export interface BrokerState {
   readonly deps: BrokerDeps;
   readonly metadata: MetadataState;
   readonly metadataLog: MetadataLog;
+  /** Proposed metadata ops not applied yet, in log order (applied when committed). */
+  readonly proposals: CommittedEntry[];
   /** Partitions by `stream\u0000id`. */
   readonly partitions: Map<string, Partition>;
   readonly partitionsBySid: Map<number, Partition>;
   readonly subscriptions: Map<number, Subscription>;
-  readonly timers: Map<TimerName, number>;
+  /** Every armed timer, behind the one nextDeadline(). */
+  readonly timers: TimerQueue<BrokerTimer>;
   /** Partitions whose subscribers may have something new to read this step. */
   readonly dirty: Set<Partition>;
   nextSid: number;

@@ -5,6 +5,7 @@ import type { InputTime, Outputs } from "../outputs.js";
 import type { Offset } from "../types.js";
 import type { BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { resumeIfPaused } from "./broker-api.js";
+import { answerWhenApplied } from "./broker-metadata.js";
 import { partitionKey, type BrokerState } from "./broker-state.js";
 import { pumpSubscription, resolvePositions, type Subscription } from "./subscription.js";
 
@@ -14,11 +15,12 @@ import { pumpSubscription, resolvePositions, type Subscription } from "./subscri
  */
 export function subscribe(state: BrokerState, subscriptionId: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes?: number): void {
   const result = startSubscription(state, subscriptionId, request, time, out, maxBytes);
+  if (result === "resuming") return; // answered once the resume applied (broker-commit.ts)
   const reply: BrokerEffect = { kind: "subscribed", subscriptionId, result };
   (out.persist.length > 0 ? out.replyAfterPersist : out.reply).push(reply);
 }
 
-function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes: number | undefined): Result<{ startOffset: Offset }> {
+function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes: number | undefined): Result<{ startOffset: Offset }> | "resuming" {
   const stream = state.metadata.streams.get(request.stream);
   const meta = stream?.partitions[request.partition];
   if (stream === undefined || meta === undefined) return err("PartitionNotFound", "No such partition");
@@ -26,6 +28,10 @@ function startSubscription(state: BrokerState, id: number, request: SubscribeReq
     if (!request.resume) return err("PartitionPaused", "Partition is paused");
     const resumed = resumeIfPaused(state, request.stream, request.partition, time, out);
     if (!resumed.ok) return resumed;
+    if (resumed.value !== undefined) {
+      answerWhenApplied(state, resumed.value, { kind: "subscribe", subscriptionId: id, request, maxBytes });
+      return "resuming";
+    }
   }
   const partition = state.partitions.get(partitionKey(request.stream, request.partition));
   if (partition?.role.kind === "offline" && partition.role.reason === "failed") return err("DiskFailed", "the partition's disk failed; it is served again after a restart");

@@ -46,7 +46,7 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
   if (lane === METADATA_LANE && metadataIdle && (full === undefined || full.repairToken === token)) state.metadataLog.confirm();
   if (full !== undefined && full.repairToken === token) {
     state.diskFull = undefined;
-    state.timers.delete("diskFullRetry");
+    state.timers.delete({ kind: "diskFullRetry" });
     for (const partition of state.partitions.values()) partition.repaired();
     out.log.push({ level: "info", msg: "disk writable again: taking writes", fields: { after: full.reason } });
   }
@@ -104,7 +104,7 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   }
   // The repair (or a write racing it) failed too: wait, then re-derive everything from the disk.
   out.log.push({ level: "warn", msg: "disk still full: writes stay refused; retrying the repair", fields: { token, error: error.message, retryInMs: DISK_FULL_RETRY_MS } });
-  if (!state.timers.has("diskFullRetry")) state.timers.set("diskFullRetry", time.nowMs + DISK_FULL_RETRY_MS);
+  if (!state.timers.has({ kind: "diskFullRetry" })) state.timers.set({ kind: "diskFullRetry" }, time.nowMs + DISK_FULL_RETRY_MS);
 }
 
 /** The directories the ops work in (a file's parent; a directory op's own path). */
@@ -128,7 +128,7 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
     const hadLog = partition.log !== undefined;
     partition.repair(time, ctx);
     // Its log could not be read back: its subscribers get an answer instead of waiting forever.
-    if (hadLog && partition.log === undefined) endSubscriptions(state, partition.stream.name, partition.meta.id, { code: "Internal", message: "partition offline: its log cannot be read" }, out);
+    if (hadLog && partition.log === undefined) endSubscriptions(state, partition.meta.stream, partition.meta.id, { code: "Internal", message: "partition offline: its log cannot be read" }, out);
   }
   // Broker.finish hands the next token to this step's persist (it is never empty: the syncs above).
   full.repairToken = state.nextToken;
@@ -141,14 +141,14 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
 function failStopPartition(state: BrokerState, key: string, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
   const partition = state.partitions.get(key);
   if (partition === undefined || (partition.role.kind === "offline" && partition.role.reason === "failed")) return;
-  out.log.push({ level: "error", msg: "partition disk write failed: the partition stops until the broker is restarted; check the disk", fields: { stream: partition.stream.name, partition: partition.meta.id, token, error: error.message } });
+  out.log.push({ level: "error", msg: "partition disk write failed: the partition stops until the broker is restarted; check the disk", fields: { stream: partition.meta.stream, partition: partition.meta.id, token, error: error.message } });
   if (partition.sid !== undefined) {
-    out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+    out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
     state.partitionsBySid.delete(partition.sid);
     partition.sid = undefined;
   }
   partition.failStop(time, appendContext(state, out));
-  endSubscriptions(state, partition.stream.name, partition.meta.id, { code: "DiskFailed", message: `disk failed: ${error.message}` }, out);
+  endSubscriptions(state, partition.meta.stream, partition.meta.id, { code: "DiskFailed", message: `disk failed: ${error.message}` }, out);
 }
 
 function failStop(state: BrokerState, token: number, error: DiskError, time: InputTime, out: Outputs<BrokerEffect>): void {
@@ -158,7 +158,7 @@ function failStop(state: BrokerState, token: number, error: DiskError, time: Inp
   out.log.push({ level: "error", msg: "disk failed: the broker stops writing; check the disk and restart it", fields: { token, error: error.message } });
   for (const partition of state.partitions.values()) {
     if (partition.sid !== undefined) {
-      out.reply.push({ kind: "natsUnsubscribe", sid: partition.sid });
+      out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: partition.sid });
       state.partitionsBySid.delete(partition.sid);
       partition.sid = undefined;
     }
@@ -182,9 +182,12 @@ function completeToken(state: BrokerState, token: number): LaneId {
 
 /** Fires every timer that is due. */
 export function onTimer(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
-  for (const [name, at] of [...state.timers]) {
-    if (at > time.nowMs) continue;
-    fire(state, name, time, out);
+  for (const { key } of state.timers.popDue(time.nowMs)) {
+    if (key.kind === "partition" || key.kind === "peer") {
+      out.log.push({ level: "warn", msg: "timer fired with no handler (nothing arms it yet)", fields: { kind: key.kind, name: key.name } });
+      continue;
+    }
+    fire(state, key.kind, time, out);
   }
 }
 
@@ -195,10 +198,9 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
       return checkpointBatch(state, time, out);
     case "syncInterval":
       for (const log of logs) out.persist.push(...log.syncOps());
-      state.timers.set(name, time.nowMs + state.config.syncIntervalMs);
+      state.timers.set({ kind: name }, time.nowMs + state.config.syncIntervalMs);
       return;
     case "diskFullRetry":
-      state.timers.delete(name);
       if (state.diskFull !== undefined && state.diskFull.repairToken === undefined) repairAfterDiskFull(state, time, out);
       return;
     case "cleaner": {
@@ -210,9 +212,9 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
         out.log.push(...cleaned.events);
         more ||= cleaned.more;
       }
-      state.timers.set(name, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
+      state.timers.set({ kind: name }, time.nowMs + state.config.streamDefaults.cleanerIntervalMs);
       // A compaction under way takes its next bounded step in a later step, not this one.
-      if (more) state.timers.set("compaction", time.nowMs);
+      if (more) state.timers.set({ kind: "compaction" }, time.nowMs);
       return;
     }
     case "compaction": {
@@ -223,8 +225,8 @@ function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs
         out.log.push(...step.events);
         more ||= step.more;
       }
-      if (more) state.timers.set(name, time.nowMs);
-      else state.timers.delete(name);
+      if (more) state.timers.set({ kind: name }, time.nowMs);
+      else state.timers.delete({ kind: name });
       return;
     }
   }
@@ -250,7 +252,7 @@ function checkpointBatch(state: BrokerState, time: InputTime, out: Outputs<Broke
   }
   const done = round.next >= round.keys.length;
   state.hwCheckpointRound = done ? undefined : round;
-  state.timers.set("hwCheckpoint", done ? time.nowMs + state.config.hwCheckpointIntervalMs : time.nowMs);
+  state.timers.set({ kind: "hwCheckpoint" }, done ? time.nowMs + state.config.hwCheckpointIntervalMs : time.nowMs);
 }
 
 function appendContext(state: BrokerState, out: Outputs<BrokerEffect>): AppendContext {

@@ -5,11 +5,14 @@ import { assert, assertNever } from "../assert.js";
 import { joinPath } from "../disk.js";
 import { ok, type Result } from "../errors.js";
 import { recoverMetadata } from "../metadata/metadata-recovery.js";
-import { emptyOutputs, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
+import { emptyOutputs, METADATA_LANE, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
+import { handlePeerMessage, type PeerMessage } from "../peers/peer-message.js";
+import { brokerTimers } from "../timers/broker-timer.js";
 import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { handleApiRequest } from "./broker-api.js";
 import type { BrokerConfig } from "./broker-config.js";
+import { commitDurableMetadata, failPendingAnswers } from "./broker-commit.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
@@ -25,6 +28,7 @@ export type BrokerInput =
   | ({ readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest; readonly maxBytes?: number } & InputTime)
   | ({ readonly kind: "subscriptionReady"; readonly subscriptionId: number; readonly maxBytes?: number } & InputTime)
   | ({ readonly kind: "unsubscribe"; readonly subscriptionId: number } & InputTime)
+  | ({ readonly kind: "peerMessage"; readonly message: PeerMessage } & InputTime)
   | ({ readonly kind: "shutdown" } & InputTime);
 
 /** What one step returns. */
@@ -54,8 +58,8 @@ export class Broker {
     out.persist.push(...recovered.value.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
-      config, deps, metadata, metadataLog: log, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: new Map(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
+      config, deps, metadata, metadataLog: log, proposals: [], partitions: new Map(), partitionsBySid: new Map(),
+      subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
@@ -80,12 +84,20 @@ export class Broker {
       case "tick":
         onTimer(s, input, out);
         break;
-      case "persisted":
+      case "persisted": {
+        // Metadata proposals ride the metadata lane: only its persists can commit them.
+        const metadataLane = s.persistOps.get(input.token)?.lane === METADATA_LANE;
         onPersisted(s, input.token, input, out);
+        if (metadataLane) commitDurableMetadata(s, input.token, input, out);
         break;
-      case "persistFailed":
+      }
+      case "persistFailed": {
+        const metadataLane = s.persistOps.get(input.token)?.lane === METADATA_LANE;
         onPersistFailed(s, input.token, input.error, input, out);
+        // A partition lane's failure says nothing about the proposals' records.
+        if (metadataLane) failPendingAnswers(s, input.error, out);
         break;
+      }
       case "natsMessages":
         if (!s.stopped && s.failed === undefined) appendDeliveries(s, input.messages, input, out);
         break;
@@ -109,6 +121,9 @@ export class Broker {
       case "unsubscribe":
         unsubscribe(s, input.subscriptionId);
         break;
+      case "peerMessage":
+        handlePeerMessage(s.config.namespace, input.message, out.log);
+        break;
       case "shutdown":
         this.shutdown(out);
         break;
@@ -121,9 +136,7 @@ export class Broker {
 
   /** The monotonic time of the next timer, for the driver to wake the broker with a tick. */
   nextDeadline(): TimeMs | undefined {
-    let next: number | undefined;
-    for (const at of this.state.timers.values()) if (next === undefined || at < next) next = at;
-    return next as TimeMs | undefined;
+    return this.state.timers.nextDeadline() as TimeMs | undefined;
   }
 
   /** Read-only access for tests and the simulator's invariants. */
@@ -142,7 +155,7 @@ export class Broker {
     const s = this.state;
     s.stopped = true;
     for (const p of s.partitions.values()) {
-      if (p.sid !== undefined) out.reply.push({ kind: "natsUnsubscribe", sid: p.sid });
+      if (p.sid !== undefined) out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: p.sid });
       if (p.log !== undefined) out.persist.push(...p.log.close());
     }
     for (const sub of s.subscriptions.values()) {
@@ -159,7 +172,7 @@ function diskFailed(reason: string): { code: "DiskFailed"; message: string } {
 }
 
 function armTimers(state: BrokerState, nowMs: number): void {
-  const set = (name: TimerName, afterMs: number): void => void state.timers.set(name, nowMs + afterMs);
+  const set = (kind: TimerName, afterMs: number): void => state.timers.set({ kind }, nowMs + afterMs);
   set("hwCheckpoint", state.config.hwCheckpointIntervalMs);
   set("cleaner", state.config.streamDefaults.cleanerIntervalMs);
   if (state.config.syncPolicy === "interval") set("syncInterval", state.config.syncIntervalMs);

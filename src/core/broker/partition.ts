@@ -8,7 +8,7 @@ import type { OperatingError } from "../errors.js";
 import { CommitLog } from "../log/commit-log.js";
 import { parentDir, type DiskReader } from "../disk.js";
 import type { AppendMessage } from "../log/record-codec.js";
-import type { PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
+import type { PartitionSnapshot } from "./partition-snapshot.js";
 import { partitionLane, type InputTime, type LaneId, type Outputs } from "../outputs.js";
 import { offset, type Offset, type TimestampNs } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
@@ -73,12 +73,12 @@ export class Partition {
   readonly lane: LaneId;
 
   constructor(
-    readonly stream: StreamMeta,
-    readonly meta: PartitionMeta,
+    /** This partition's own copy of its metadata; replaced (updateMetadata), never shared. */
+    private snapshot: PartitionSnapshot,
     public log: CommitLog | undefined,
   ) {
     this.role = log === undefined ? { kind: "offline", reason: "paused" } : { kind: "leader" };
-    this.lane = partitionLane(stream.name, meta.id);
+    this.lane = partitionLane(snapshot.stream, snapshot.id);
   }
 
   /** The step's batches, appended under its provisional token, belong to their lane's token. */
@@ -88,9 +88,20 @@ export class Partition {
     }
   }
 
+  /** The metadata this partition runs with (an immutable snapshot). */
+  get meta(): PartitionSnapshot {
+    return this.snapshot;
+  }
+
+  /** Takes the metadata as a newly applied op left it. */
+  updateMetadata(snapshot: PartitionSnapshot): void {
+    assert(snapshot.stream === this.snapshot.stream && snapshot.id === this.snapshot.id, "a snapshot of the same partition");
+    this.snapshot = snapshot;
+  }
+
   /** The open log of a leading partition (asserted). */
   get leaderLog(): CommitLog {
-    assert(this.role.kind === "leader" && this.log !== undefined, `partition ${this.stream.name}/${this.meta.id} is leading`);
+    assert(this.role.kind === "leader" && this.log !== undefined, `partition ${this.meta.stream}/${this.meta.id} is leading`);
     return this.log;
   }
 
@@ -105,7 +116,7 @@ export class Partition {
     const targets: AckTarget[] = [];
     for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
     if (messages.length === 0) return;
-    if (this.stream.settings.optimisticConcurrencyControl) {
+    if (this.meta.settings.optimisticConcurrencyControl) {
       messages.forEach((m, i) => this.appendBatch([m], [targets[i] as AckTarget], time, token, ctx));
     } else {
       this.appendBatch(messages, targets, time, token, ctx);
@@ -129,7 +140,7 @@ export class Partition {
     headers.push(["subject", this.utf8(d.subject)], ["reply", this.utf8(d.reply)]);
     messages.push(envelope === undefined
       ? { key: null, value: d.data, headers }
-      : { key: envelope.key, value: envelope.value, headers, expectedOffset: this.stream.settings.optimisticConcurrencyControl ? envelope.expectedOffset : -1 });
+      : { key: envelope.key, value: envelope.value, headers, expectedOffset: this.meta.settings.optimisticConcurrencyControl ? envelope.expectedOffset : -1 });
     targets.push(target);
   }
 
@@ -147,7 +158,7 @@ export class Partition {
   /** The Ack for one message of this partition. */
   private ack(t: AckTarget, at: number, ackError: AckError, commitTimestampNs: bigint): AckFields {
     return {
-      stream: this.stream.name, partitionSubject: this.stream.subject, msgSubject: t.msgSubject, offset: at,
+      stream: this.meta.stream, partitionSubject: this.meta.streamSubject, msgSubject: t.msgSubject, offset: at,
       ackInbox: t.ackInbox, correlationId: t.correlationId, ackPolicy: t.ackPolicy,
       receptionTimestampNs: t.receptionTimestampNs, commitTimestampNs, ackError,
     };
@@ -158,7 +169,7 @@ export class Partition {
     if (!result.ok) {
       const ackError: AckError = result.error.code === "IncorrectOffset" ? "INCORRECT_OFFSET" : result.error.code === "MessageTooLarge" ? "TOO_LARGE" : "UNKNOWN";
       for (const t of targets) ctx.sendAck(this.ack(t, 0, ackError, time.wallNs), undefined);
-      ctx.out.log.push({ level: ackError === "UNKNOWN" ? "warn" : "debug", msg: "append refused", fields: { stream: this.stream.name, partition: this.meta.id, reason: result.error.message } });
+      ctx.out.log.push({ level: ackError === "UNKNOWN" ? "warn" : "debug", msg: "append refused", fields: { stream: this.meta.stream, partition: this.meta.id, reason: result.error.message } });
       return;
     }
     for (const op of result.value.ops) ctx.out.persist.push(op);
@@ -183,7 +194,7 @@ export class Partition {
     const targets: AckTarget[] = [];
     for (const d of deliveries) this.toAppend(d, time.wallNs, ctx, messages, targets);
     for (const t of targets) if (!(ctx.noLeaderErrorAck && t.ackPolicy === "LEADER")) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), undefined);
-    if (targets.length > 0) ctx.out.log.push({ level: "debug", msg: "append refused: disk full", fields: { stream: this.stream.name, partition: this.meta.id, messages: targets.length, reason } });
+    if (targets.length > 0) ctx.out.log.push({ level: "debug", msg: "append refused: disk full", fields: { stream: this.meta.stream, partition: this.meta.id, messages: targets.length, reason } });
   }
 
   /**
@@ -218,7 +229,7 @@ export class Partition {
     // Their OK acks waited in sendAfterPersist, which the driver drops on failure: say so.
     if (!ctx.noLeaderErrorAck) for (const b of failed) for (const t of b.leaderTargets) ctx.sendAck(this.ack(t, 0, "UNKNOWN", time.wallNs), undefined);
     this.errorPendingAcks(cut, time, ctx);
-    ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.stream.name, partition: this.meta.id, fromOffset: cut, reason: error.message } });
+    ctx.out.log.push({ level: "error", msg: "partition write failed; truncating the unpersisted tail", fields: { stream: this.meta.stream, partition: this.meta.id, fromOffset: cut, reason: error.message } });
   }
 
   /**
@@ -272,7 +283,7 @@ export class Partition {
       // The disk cannot read this log back: the partition goes offline, the others keep serving.
       this.role = { kind: "offline", reason: "failed" };
       this.log = undefined;
-      ctx.out.log.push({ level: "error", msg: "partition offline: cannot read its log back", fields: { stream: this.stream.name, partition: this.meta.id, reason: reopened.error.message } });
+      ctx.out.log.push({ level: "error", msg: "partition offline: cannot read its log back", fields: { stream: this.meta.stream, partition: this.meta.id, reason: reopened.error.message } });
       return;
     }
     const opened = reopened.value;
@@ -286,7 +297,7 @@ export class Partition {
       const truncated = log.truncateTo(cut);
       if (!truncated.ok) {
         this.role = { kind: "offline", reason: "failed" };
-        ctx.out.log.push({ level: "error", msg: "partition offline: cannot cut its log back", fields: { stream: this.stream.name, partition: this.meta.id, reason: truncated.error.message } });
+        ctx.out.log.push({ level: "error", msg: "partition offline: cannot cut its log back", fields: { stream: this.meta.stream, partition: this.meta.id, reason: truncated.error.message } });
         return;
       }
       ctx.out.persist.push(...truncated.value);

@@ -47,13 +47,17 @@ export class MetadataLog {
   private unconfirmed: Array<{ readonly position: number; readonly record: Uint8Array }> = [];
   /** A persist failed (disk full) since the last confirm: appends rewrite the unconfirmed records first. */
   private rewriteFirst = false;
+  /** Index of the last record known durable: ops up to it are committed (Raft's commit index, later). */
+  private confirmedIndex: number;
 
   private constructor(
     readonly path: string,
     private sizeBytes: number,
     private lastIndex: number,
     private readonly crc: Crc32c,
-  ) {}
+  ) {
+    this.confirmedIndex = lastIndex;
+  }
 
   /**
    * Opens (or creates) the log in `dir`, cutting a torn tail. A corrupt file is reported, not
@@ -86,6 +90,11 @@ export class MetadataLog {
     return { log, entries, ops: [], events: [], condition: { kind: "corrupt", ...damage }, bytes };
   }
 
+  /** Index of the last op known durable (committed): what a broker may apply. */
+  get durableIndex(): number {
+    return this.confirmedIndex;
+  }
+
   /** Index the next appended op will get. */
   get nextIndex(): number {
     return this.lastIndex + 1;
@@ -109,6 +118,7 @@ export class MetadataLog {
 
   /** Everything appended so far is durable (a persist that carried it succeeded). */
   confirm(): void {
+    this.confirmedIndex = this.lastIndex;
     this.unconfirmed = [];
     this.rewriteFirst = false;
   }

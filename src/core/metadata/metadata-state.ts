@@ -80,13 +80,21 @@ export class MetadataState {
     return ok(undefined);
   }
 
-  /** Applies an op that passed check() at log index `index`; ops at or below the last index are ignored. */
-  apply(op: MetadataOp, index: number): MetadataChange | undefined {
+  /**
+   * Applies the committed op at log index `index` (ops at or below the last index are ignored).
+   * Preconditions are checked here, deterministically, not only when the op was proposed: two
+   * racing proposals (two CreateStreams of one name) both commit, and the later one becomes a
+   * no-op that returns the error its proposer is answered with, on every replica and every replay.
+   */
+  apply(op: MetadataOp, index: number): Result<MetadataChange | undefined> {
     assert(Number.isSafeInteger(index) && index > 0, `metadata index must be positive, got ${index}`);
-    if (index <= this.lastAppliedIndex) return undefined;
-    const checked = this.check(op);
-    assert(checked.ok, `applied op failed its precondition: ${checked.ok ? "" : checked.error.message}`);
+    if (index <= this.lastAppliedIndex) return ok(undefined);
     this.lastAppliedIndex = index;
+    const checked = this.check(op);
+    return checked.ok ? ok(this.applyChecked(op, index)) : checked;
+  }
+
+  private applyChecked(op: MetadataOp, index: number): MetadataChange {
     switch (op.op) {
       case "createStream":
         return this.applyCreate(op, index);

@@ -6,7 +6,7 @@
 // group of its lane succeeded, feeds `persisted`/`persistFailed` back, and re-arms the deadline.
 import { assert } from "../assert.js";
 import type { DiskError, DiskOp } from "../disk.js";
-import type { BaseInput, InputTime, LaneId, Outputs, PersistGroup, Send } from "../outputs.js";
+import { METADATA_LANE, type BaseInput, type InputTime, type LaneId, type NatsSubscriptionChange, type Outputs, type PersistGroup, type Send } from "../outputs.js";
 import type { TimeMs } from "../types.js";
 
 /** What the runtime drives: a core with one step() and one deadline. */
@@ -20,8 +20,10 @@ export interface NodeIo<TReply> {
   time(): InputTime;
   /** Starts one op of `lane`; calls `done` exactly once, synchronously or later. */
   startOp(lane: LaneId, op: DiskOp, done: (error: DiskError | undefined) => void): void;
-  /** Called with every step's outputs before anything of them is released (logs, NATS subscription changes). */
+  /** Called with every step's outputs before anything of them is released (logs). */
   stepped(out: Outputs<TReply>): void;
+  /** Subscribes or unsubscribes on NATS; the runtime calls it at once, before the step's sends. */
+  natsSubscription(change: NatsSubscriptionChange): void;
   send(send: Send): void;
   reply(reply: TReply): void;
   /** What replies held behind a failed persist become (errors whose outcome is unknown). */
@@ -66,7 +68,10 @@ interface Lane<TReply> {
  * and new files land after it in the kernel's order whatever the sync covers. Anything that
  * removes, renames, truncates or closes a file waits until the lane has nothing in flight.
  */
-function overlapsSyncs(op: DiskOp): boolean {
+function overlapsSyncs(lane: LaneId, op: DiskOp): boolean {
+  // Not on the metadata lane: its log's recovery reads damage followed by data as corruption, not
+  // a torn tail, so a record must be durable before the next one is written (proposals are rare).
+  if (lane === METADATA_LANE) return false;
   return op.kind === "write" || op.kind === "create" || op.kind === "fdatasync";
 }
 
@@ -122,6 +127,8 @@ export class NodeRuntime<TInput, TReply> {
 
   private accept(out: Outputs<TReply>): void {
     this.io.stepped(out);
+    // An interest must be registered before anything that depends on it is published.
+    for (const change of out.natsSubscriptions) this.io.natsSubscription(change);
     for (const s of out.send) this.io.send(s);
     for (const r of out.reply) this.io.reply(r);
     for (const group of out.persists) {
@@ -204,7 +211,7 @@ export class NodeRuntime<TInput, TReply> {
         if (lane.inFlight === lane.syncsInFlight && g.next === g.group.ops.length - 1) continue;
         return false;
       }
-      if (lane.inFlight === 0 || (lane.inFlight === lane.syncsInFlight && overlapsSyncs(op))) {
+      if (lane.inFlight === 0 || (lane.inFlight === lane.syncsInFlight && overlapsSyncs(id, op))) {
         this.start(id, lane, [g], op);
         return true;
       }
