@@ -227,6 +227,8 @@ class BrokerRun {
   }
 
   private restart(): void {
+    // The early crash and the crash cycle may both have scheduled a restart of the same outage.
+    if (this.node.broker !== undefined) return;
     this.node.start();
     this.admin.onRestart();
     for (const s of this.subscribers) this.resubscribe(s);
@@ -272,9 +274,6 @@ class BrokerRun {
       }
       case "subscriptionEnded":
         return this.onSubscriptionEnded(effect.subscriptionId, effect.error.code, effect.error.message);
-      case "natsSubscribe":
-      case "natsUnsubscribe":
-        return;
     }
   }
 

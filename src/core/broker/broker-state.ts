@@ -54,6 +54,11 @@ export interface DiskFullState {
   readonly reason: string;
   /** Token of the persist that cuts the logs back; when it succeeds, writes are taken again. */
   repairToken: number | undefined;
+  /**
+   * A write failed after the repair in flight was derived from the disk: the repair does not cover
+   * it, so its success must not reopen writes; another repair follows it.
+   */
+  repairStale: boolean;
 }
 
 /** Everything a broker knows. */

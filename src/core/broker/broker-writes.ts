@@ -44,7 +44,12 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
   // durable; and only once no later metadata persist is in flight (confirm covers every record).
   const metadataIdle = (state.laneTokens.get(METADATA_LANE)?.length ?? 0) === 0;
   if (lane === METADATA_LANE && metadataIdle && (full === undefined || full.repairToken === token)) state.metadataLog.confirm();
-  if (full !== undefined && full.repairToken === token) {
+  if (full !== undefined && full.repairToken === token && full.repairStale) {
+    out.log.push({ level: "warn", msg: "disk repair done, but a write failed while it was in flight: repairing again", fields: { token } });
+    full.repairToken = undefined;
+    full.repairStale = false;
+    repairAfterDiskFull(state, time, out);
+  } else if (full !== undefined && full.repairToken === token) {
     state.diskFull = undefined;
     state.timers.delete({ kind: "diskFullRetry" });
     for (const partition of state.partitions.values()) partition.repaired();
@@ -90,7 +95,8 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   const wasFull = state.diskFull;
   // A write issued before the repair may fail after it was issued: the repair stays in flight.
   const repairToken = wasFull === undefined || wasFull.repairToken === token ? undefined : wasFull.repairToken;
-  state.diskFull = { reason: error.message, repairToken };
+  // A repair in flight was derived before this failure: it cannot cover the partitions cut back here.
+  state.diskFull = { reason: error.message, repairToken, repairStale: repairToken !== undefined };
   if (lane === METADATA_LANE) state.metadataLog.persistFailed();
   for (const partition of partitionsOfLane(state, lane)) {
     partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
