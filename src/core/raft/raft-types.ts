@@ -20,7 +20,7 @@ export interface RaftEntry {
 export interface HardState {
   readonly term: number;
   /** The candidate voted for in `term`, or "" for none. */
-  readonly vote: RaftNodeId | "";
+  readonly vote: RaftNodeId;
   readonly commit: number;
 }
 
