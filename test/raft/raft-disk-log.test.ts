@@ -235,6 +235,12 @@ test("missing pieces are refused: hard state, a middle segment, entries behind t
   d.apply(d.log.saveSnapshot(snapshot(2, 1)));
   d.disk.flipBit(`${RAFT_DIR}/snapshot`, 20, 1);
   assert.equal(refusal(d).file, `${RAFT_DIR}/snapshot`);
+  const f = filled();
+  const inside = `${RAFT_DIR}/00000000000000000005.raft`;
+  f.disk.create(inside);
+  f.disk.write(inside, 0, [encodeFrame(encodeEntry(textEntry(5, 1, "again")), crc32c)]);
+  assert.equal(refusal(f).file, inside);
+  assert.match(refusal(f).message, /inside the previous one/);
   // An out-of-order entry that is itself intact is no torn write.
   const e = filled();
   const last = e.log.segmentPaths().at(-1)!;

@@ -85,7 +85,8 @@ function loadSegments(ctx: Ctx, bases: readonly number[], snapshotIndex: number)
   for (let i = 0; i < bases.length; i++) {
     const base = bases[i] as number;
     const path = new RaftSegment(ctx.dir, base, [], 0).path;
-    if (base !== next && base > snapshotIndex + 1) {
+    if (base < next) return refuse(path, 0, `the segment starts at index ${base} inside the previous one, which ends at ${next - 1}`);
+    if (base > next && base > snapshotIndex + 1) {
       return refuse(path, 0, `the segment starts at index ${base} but the entries before it end at ${next - 1} (after the snapshot at ${snapshotIndex}): entries are missing`);
     }
     const order = (items: readonly RaftEntry[]): number => {
