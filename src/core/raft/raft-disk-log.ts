@@ -269,10 +269,12 @@ export class RaftDiskLog implements RaftStorage {
    */
   compact(index: number): DiskOp[] {
     assert(index <= (this.snap?.meta.index ?? 0), `compact(${index}) beyond the snapshot: save a snapshot first`);
-    if (index <= this.compactedIndex) return [];
-    this.compactedTerm = this.term(index) as number;
-    this.entryList.splice(0, index - this.compactedIndex);
-    this.compactedIndex = index;
+    if (index > this.compactedIndex) {
+      this.compactedTerm = this.term(index) as number;
+      this.entryList.splice(0, index - this.compactedIndex);
+      this.compactedIndex = index;
+    }
+    // Segments below the snapshot that recovery left (it skips their entries) go here too.
     const ops: DiskOp[] = [];
     while (this.segments.length > 1 && (this.segments[0] as RaftSegment).lastIndex <= index) {
       ops.push({ kind: "remove", path: (this.segments[0] as RaftSegment).path });
