@@ -152,6 +152,7 @@ test("the read side: term at the compaction point, entries limited by size (alwa
   assert.equal(h.log.term(1), undefined);
   assert.throws(() => h.log.entries(2, 4, 100), /outside/);
   assert.throws(() => h.log.compact(3), /beyond the snapshot/);
+  assert.deepEqual(h.log.saveSnapshot(snapshot(2, 1, "again")), [], "a snapshot not newer than the one held writes nothing");
   const reopenedLog = (h.crash(), h.open());
   assert.equal(reopenedLog.entries[1]!.type, "confChange");
   assert.deepEqual([...reopenedLog.entries[1]!.data], [1, 2]);

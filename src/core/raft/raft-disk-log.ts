@@ -244,11 +244,12 @@ export class RaftDiskLog implements RaftStorage {
    * Replaces the snapshot file atomically. When the log holds the snapshot's index with its term
    * (the node's own snapshot), the entries stay until compact(); otherwise (a leader's snapshot
    * installed on a follower) every entry goes, after the snapshot is durable, and the log
-   * continues after it in a new segment.
+   * continues after it in a new segment. A snapshot not newer than the one held writes nothing.
    */
   saveSnapshot(snapshot: RaftSnapshot): DiskOp[] {
     const { index, term } = snapshot.meta;
-    assert(index > (this.snap?.meta.index ?? 0) && index >= this.compactedIndex, `snapshot at ${index} is not newer than the one held`);
+    // Not newer than the one held (etcd's ErrSnapOutOfDate): nothing to do.
+    if (index <= (this.snap?.meta.index ?? 0)) return [];
     const ops = atomicWriteOps(joinPath(this.dir, SNAPSHOT_FILE), encodeFrame(encodeSnapshot(snapshot), this.crc));
     const matches = this.term(index) === term;
     this.snap = snapshot;
