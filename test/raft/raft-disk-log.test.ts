@@ -242,6 +242,13 @@ test("missing pieces are refused: hard state, a middle segment, entries behind t
   f.disk.write(inside, 0, [encodeFrame(encodeEntry(textEntry(5, 1, "again")), crc32c)]);
   assert.equal(refusal(f).file, inside);
   assert.match(refusal(f).message, /inside the previous one/);
+  // A last record of a newer version is refused, not cut as a torn write.
+  const g = filled();
+  const newer = encodeEntry(textEntry(10, 1, "v2"));
+  newer[0] = 2;
+  const tail = g.log.segmentPaths().at(-1)!;
+  g.disk.write(tail, g.disk.stat(tail)!.size, [encodeFrame(newer, crc32c)]);
+  assert.match(refusal(g).message, /version or kind this server cannot read/);
   // An out-of-order entry that is itself intact is no torn write.
   const e = filled();
   const last = e.log.segmentPaths().at(-1)!;

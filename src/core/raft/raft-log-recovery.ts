@@ -68,6 +68,8 @@ function readFrames<T>(ctx: Ctx, path: string, parse: FrameParser<T>, cuttable: 
   const items = decoded.items.slice(0, good);
   const starts = decoded.starts.slice(0, good);
   if (problem === undefined) return { items, starts, validBytes };
+  // A whole frame with a good CRC that does not parse was written in full (a newer version's?): no torn write.
+  if (problem === "undecodable record") return refuse(path, validBytes, "a whole record of a version or kind this server cannot read");
   if (!cuttable || !tornTail(bytes, validBytes, parse, ctx.crc)) {
     const why = cuttable ? `${problem}, and it is not an unfinished last write (more data follows)` : `${problem} in a file that was synced whole`;
     return refuse(path, validBytes, why);
