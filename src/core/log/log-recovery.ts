@@ -181,7 +181,7 @@ function cutAfter(ctx: LoadContext, last: Segment, later: readonly number[]): vo
 }
 
 /** mkdir -p, then a directory sync of the parent of every directory it created, deepest first. */
-function mkdirOps(reader: DiskReader, dir: string): DiskOp[] {
+export function mkdirOps(reader: DiskReader, dir: string): DiskOp[] {
   const ops: DiskOp[] = [{ kind: "mkdir", path: dir }];
   for (let d = dir; d !== "" && reader.stat(d) === undefined; d = parentDir(d)) ops.push({ kind: "syncDir", path: parentDir(d) });
   return ops;
