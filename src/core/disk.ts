@@ -126,3 +126,17 @@ export function parentDir(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash < 0 ? "" : path.slice(0, slash);
 }
+
+/** Reads a whole file in 1 MiB chunks (start-up recovery only: the one place a step may read synchronously). */
+export function readWholeFile(reader: DiskReader, path: string, size: number): Uint8Array {
+  const chunkBytes = 1024 * 1024;
+  const out = new Uint8Array(size);
+  let pos = 0;
+  while (pos < size) {
+    const chunk = reader.read(path, pos, Math.min(chunkBytes, size - pos));
+    if (chunk.length === 0) break;
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }
+  return out.subarray(0, pos);
+}

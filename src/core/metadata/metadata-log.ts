@@ -4,13 +4,12 @@
 // Raft log; the records, indexes and replay stay the same.
 import { assert } from "../assert.js";
 import { crc32c, type Crc32c } from "../crc32c.js";
-import { joinPath, parentDir, type DiskOp, type DiskReader } from "../disk.js";
+import { joinPath, parentDir, readWholeFile, type DiskOp, type DiskReader } from "../disk.js";
 import type { LogEvent } from "../outputs.js";
 import type { MetadataOp } from "./metadata-op.js";
 
 const HEADER_BYTES = 8;
 const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** One op with the log index it was applied at (1-based). */
 export interface IndexedOp {
@@ -77,7 +76,7 @@ export class MetadataLog {
       if (parentDir(dir) !== dir) ops.push({ kind: "syncDir", path: parentDir(dir) });
       return { log: new MetadataLog(path, 0, 0, crc), entries: [], ops, events: [], condition: { kind: "missing" }, bytes: new Uint8Array(0) };
     }
-    const bytes = readAll(reader, path, stat.size);
+    const bytes = readWholeFile(reader, path, stat.size);
     const { entries, validBytes, problem } = decodeRecords(bytes, crc);
     const log = new MetadataLog(path, validBytes, entries.length, crc);
     if (problem === undefined) return { log, entries, ops: [], events: [], condition: { kind: "intact" }, bytes };
@@ -215,14 +214,3 @@ function parseOp(payload: Uint8Array): MetadataOp | undefined {
   }
 }
 
-function readAll(reader: DiskReader, path: string, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let pos = 0;
-  while (pos < size) {
-    const chunk = reader.read(path, pos, Math.min(READ_CHUNK_BYTES, size - pos));
-    if (chunk.length === 0) break;
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out.subarray(0, pos);
-}

@@ -4,7 +4,6 @@
 // caller then asks tornTail() whether the damage can be one unfinished last write (cut) or is
 // corruption of synced data (refused), by the metadata log's rule (metadata-log.ts isTornTail).
 import type { Crc32c } from "../crc32c.js";
-import type { DiskReader } from "../disk.js";
 import { assert } from "../assert.js";
 
 /** Bytes before a frame's payload: length and CRC. */
@@ -13,7 +12,6 @@ export const FRAME_HEADER_BYTES = 8;
 export const MAX_FRAME_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 // Read granularity at start-up: big enough to amortise calls.
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Turns a frame's payload into a value, or undefined when it is not one this file holds. */
 export type FrameParser<T> = (payload: Uint8Array) => T | undefined;
@@ -94,15 +92,3 @@ export function tornTail<T>(bytes: Uint8Array, pos: number, parse: FrameParser<T
   return length <= MAX_FRAME_PAYLOAD_BYTES && FRAME_HEADER_BYTES + length >= rest;
 }
 
-/** Reads a whole file (start-up only: the core may read synchronously there). */
-export function readWholeFile(reader: DiskReader, path: string, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let pos = 0;
-  while (pos < size) {
-    const chunk = reader.read(path, pos, Math.min(READ_CHUNK_BYTES, size - pos));
-    if (chunk.length === 0) break;
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out.subarray(0, pos);
-}

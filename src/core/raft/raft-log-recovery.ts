@@ -4,12 +4,12 @@
 // snapshot, a missing hard state, entries missing after the snapshot, a commit index past the log.
 // Nothing is deleted that a durable snapshot does not account for.
 import type { Crc32c } from "../crc32c.js";
-import { joinPath, type DiskOp, type DiskReader } from "../disk.js";
+import { joinPath, readWholeFile, type DiskOp, type DiskReader } from "../disk.js";
 import { ok, type OperatingError, type Result } from "../errors.js";
 import { TEMP_SUFFIX } from "../log/checkpoint-file.js";
 import { mkdirOps } from "../log/log-recovery.js";
 import type { LogEvent } from "../outputs.js";
-import { decodeFrames, readWholeFile, tornTail, type FrameParser } from "./raft-frame.js";
+import { decodeFrames, tornTail, type FrameParser } from "./raft-frame.js";
 import { parseEntry, parseHardState, parseSnapshot } from "./raft-record.js";
 import { RaftSegment, parseRaftSegmentName } from "./raft-segment.js";
 import type { HardState, RaftEntry, RaftSnapshot } from "./raft-types.js";
