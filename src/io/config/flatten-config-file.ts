@@ -4,6 +4,7 @@
 import { parse } from "yaml";
 import { err, ok, type Result } from "../../core/errors.js";
 import { isKeyPrefix, keySpec } from "./config-keys.js";
+import { legacyKey } from "./legacy-keys.js";
 import { suggestKey } from "./suggest-key.js";
 
 /** Raw (not yet typed) values of a config file, by lower-case dotted key. */
@@ -40,9 +41,17 @@ function walk(node: Record<string, unknown>, prefix: string, out: Map<string, un
       if (!inner.ok) return inner;
       continue;
     }
-    if (!known) return err("InvalidArgument", `unknown configuration key "${key}"${suggestKey(key)}`);
+    if (!known) return err("InvalidArgument", `unknown configuration key "${key}"${legacyHint(key) ?? suggestKey(key)}`);
     if (out.has(key)) return err("InvalidArgument", `configuration key "${key}" is given more than once`);
     out.set(key, value);
   }
   return ok(null);
+}
+
+/** Early key names are read only in the NATS format: in YAML, say what the key is called today. */
+function legacyHint(key: string): string | undefined {
+  const legacy = legacyKey(key);
+  if (legacy === undefined) return undefined;
+  const today = "removed" in legacy ? `no longer supported: ${legacy.removed}` : `today "${legacy.key}"`;
+  return ` (early Liftbridge's name, read only in its NATS-format files; ${today})`;
 }
