@@ -4,7 +4,7 @@
 import { parse } from "yaml";
 import { err, ok, type Result } from "../../core/errors.js";
 import { isKeyPrefix, keySpec } from "./config-keys.js";
-import { legacyKey } from "./legacy-keys.js";
+import { isLegacyPrefix, legacyKey } from "./legacy-keys.js";
 import { suggestKey } from "./suggest-key.js";
 
 /** Raw (not yet typed) values of a config file, by lower-case dotted key. */
@@ -36,7 +36,8 @@ function walk(node: Record<string, unknown>, prefix: string, out: Map<string, un
     const known = keySpec(key) !== undefined;
     const section = isKeyPrefix(key);
     if (value === null && (known || section)) continue; // `tls:` with nothing under it sets nothing
-    if (isPlainMap(value) && section) {
+    // Early names' sections too (`log:`), so that their keys get the "called ... today" hint.
+    if (isPlainMap(value) && (section || isLegacyPrefix(key))) {
       const inner = walk(value, key, out);
       if (!inner.ok) return inner;
       continue;
