@@ -19,11 +19,11 @@ export interface ConfigFileContent extends ConfFileValues {
 
 /** Reads `text` (the file `path`) as YAML or, failing that, in the NATS format; errors name the file. */
 export function parseConfigText(text: string, path: string): Result<ConfigFileContent> {
-  const yaml = flattenConfigFile(text);
-  if (yaml.ok) return ok({ format: "yaml", values: yaml.value, where: new Map() });
+  const yaml = flattenConfigFile(text, path);
+  if (yaml.ok) return ok({ format: "yaml", ...yaml.value });
   const nats = flattenNatsConf(text, path);
   if (nats.ok) return ok({ format: "nats", ...nats.value });
-  return err("InvalidArgument", looksNats(text, path) ? `config file ${nats.error.message}` : `config file ${path}: ${yaml.error.message}`);
+  return err("InvalidArgument", `config file ${(looksNats(text, path) ? nats : yaml).error.message}`);
 }
 
 /** When neither format reads a file, whose error to show: the NATS format's (it names the line) where the file can be one. */
