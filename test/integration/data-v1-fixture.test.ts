@@ -12,7 +12,7 @@ import { status as Status } from "@grpc/grpc-js";
 import { startBrokerProcess, type BrokerProcess } from "../../jepsen-like/broker-process.js";
 import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 import { createApiClient, type ApiClient, type SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
-import { subscribeRead } from "../../jepsen-like/integration-fixture.js";
+import { subscribeRead, waitUntil } from "../../jepsen-like/integration-fixture.js";
 import { FIXTURE_CONFIG_YAML, FIXTURE_SERVER_ID, FIXTURE_STREAMS, fixtureMessage, type FixtureStream } from "../fixtures/data-v1-content.js";
 import { FIXTURE_DIR } from "../fixtures/data-v1-dir.js";
 
@@ -114,5 +114,20 @@ describe("data-v1 fixture (a data directory written by the session-5 single-node
     const paused = FIXTURE_STREAMS.find((s) => s.name === "paused")!;
     const want = [0, 1, 2].map((offset) => expected(paused, 1, offset, offset < 2 ? undefined : { key: "", value: "again", headers: {} }));
     assert.deepEqual(await readAll(client, "paused", 1), want);
+  });
+
+  test("per-stream retention still applies after a restart with a fast cleaner, and only where it was set", T, async () => {
+    client.close();
+    assert.equal(await broker.stop(), 0, broker.output());
+    broker = await startBrokerProcess({ dataDir: join(workDir, "data"), configYaml: FIXTURE_CONFIG_YAML + "streams.cleaner.interval: 200ms\n" });
+    client = createApiClient(broker.grpcAddress);
+    const retained = FIXTURE_STREAMS.find((s) => s.name === "retained")!;
+    // retentionMaxMessages 4 over one-message segments: the cleaner keeps the newest four.
+    const want = [8, 9, 10, 11].map((offset) => expected(retained, 0, offset));
+    await waitUntil(async () => (await readAll(client, "retained", 0)).length === want.length, 10_000, "the cleaner to apply retained's retention");
+    assert.deepEqual(await readAll(client, "retained", 0), want);
+    // The server default (no count limit) still keeps every message of the other streams.
+    const segments = FIXTURE_STREAMS.find((s) => s.name === "segments")!;
+    assert.deepEqual((await readAll(client, "segments", 0)).slice(0, 2), [0, 1].map((offset) => expected(segments, 0, offset)));
   });
 });
