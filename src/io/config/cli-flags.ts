@@ -98,7 +98,7 @@ function buildProgram(version: string, output: { out: string; err: string }): Co
       writeErr: (s) => (output.err += s),
       outputError: () => {}, // the error comes back as a Result; the caller prints it once
     })
-    .option("-c, --config <file>", "load configuration from a YAML file (env LIFTBRIDGE_CONFIG)")
+    .option("-c, --config <file>", "load configuration from a YAML file, or an early Liftbridge NATS-format .conf file (env LIFTBRIDGE_CONFIG)")
     .option("--server-id <id>", "ID of the server in the cluster if there is no stored ID (alias --id)")
     .option("--namespace <namespace>", "cluster namespace, default liftbridge-default (alias --ns)")
     .option("-d, --data-dir <dir>", "directory for the server's data, default /tmp/liftbridge/<namespace>")
