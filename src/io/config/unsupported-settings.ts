@@ -58,12 +58,6 @@ export function firstRefusal(values: ReadonlyMap<ConfigKey, ConfigValue | undefi
   return REFUSED_UNLESS_DEFAULT.find((refusal) => !refusal.accepts(values.get(refusal.key), values));
 }
 
-/** Refuses the first key set to a value whose feature is missing. */
-export function checkSupportedSettings(values: ReadonlyMap<ConfigKey, ConfigValue | undefined>): Result<null> {
-  const refusal = firstRefusal(values);
-  return refusal === undefined ? ok(null) : err("InvalidArgument", notSupportedYet(refusal.key, refusal.only, refusal.why));
-}
-
 /**
  * Refuses a CreateStream option (proto field name) that asks for a missing feature, by the same
  * rule as the server keys (cleanerInterval is checked by the core, which knows the server's interval).
