@@ -1,5 +1,5 @@
 // Integration: a data directory written by the single-node broker of session 5
-// (test/fixtures/data-v1/, made by test/fixtures/make-data-v1.ts and committed) opens under the
+// (test/fixtures/data-v1/, made by jepsen-like/make-data-v1.ts and committed) opens under the
 // current broker with every stream, partition, offset, message, flag and per-stream setting, as
 // seen by a real gRPC client. Later versions (the metadata Raft first) must keep this passing:
 // the fixture is never regenerated to make it pass.
@@ -13,8 +13,7 @@ import { startBrokerProcess, type BrokerProcess } from "../../jepsen-like/broker
 import { rejection as rejects } from "../../jepsen-like/grpc-fixture.js";
 import { createApiClient, type ApiClient, type SubscribedMessage } from "../../jepsen-like/grpc-test-client.js";
 import { subscribeRead, waitUntil } from "../../jepsen-like/integration-fixture.js";
-import { FIXTURE_CONFIG_YAML, FIXTURE_SERVER_ID, FIXTURE_STREAMS, fixtureMessage, type FixtureStream } from "../fixtures/data-v1-content.js";
-import { FIXTURE_DIR } from "../fixtures/data-v1-dir.js";
+import { FIXTURE_CONFIG_YAML, FIXTURE_DIR, FIXTURE_SERVER_ID, FIXTURE_STREAMS, fixtureMessage, type FixtureStream } from "../../jepsen-like/data-v1-content.js";
 
 const T = { timeout: 60_000 };
 const HOOK = { timeout: 60_000 };
