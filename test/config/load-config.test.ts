@@ -140,11 +140,20 @@ test("unknown keys are errors naming the key", () => {
   assert.match(loadError(["-c", "f"], {}, { f: "bogus: 1\n" }), /unknown configuration key "bogus"/);
   assert.match(loadError(["-c", "f"], {}, { f: "clustering:\n  raft:\n    bootstrap.sed: true\n" }), /"clustering.raft.bootstrap.sed".*did you mean "clustering.raft.bootstrap.seed"/);
   assert.match(loadError(["-c", "f"], {}, { f: "streams:\n  nope: {a: 1}\n" }), /unknown configuration key "streams.nope"/);
-  assert.match(loadError(["-c", "f"], {}, { f: "port:\n  x: 1\n" }), /"port" from config file f: expected an integer.*got a map/);
+  assert.match(loadError(["-c", "f"], {}, { f: "port:\n  x: 1\n" }), /"port" from config file f:1: expected an integer.*got a map/);
+});
+
+test("YAML errors name the file and the line, as early NATS-format files' do", () => {
+  assert.equal(
+    loadError(["-c", "lb.yaml"], {}, { "lb.yaml": "port: 9300\nclustering:\n  raft:\n    bootstrap.sed: true\n" }),
+    'config file lb.yaml:4: unknown configuration key "clustering.raft.bootstrap.sed" (did you mean "clustering.raft.bootstrap.seed"?)',
+  );
+  assert.match(loadError(["-c", "lb.yaml"], {}, { "lb.yaml": "# c\nstreams:\n  segment.max.bytes: big\n" }), /"streams.segment.max.bytes" from config file lb\.yaml:3: expected an integer/);
+  assert.match(loadError(["-c", "lb.yaml"], {}, { "lb.yaml": "a.b: 1\nport: [1\n" }), /^config file lb\.yaml: not valid YAML: .* at line 3, column 1:$/);
 });
 
 test("a key given twice in one file is an error", () => {
-  assert.match(loadError(["-c", "f"], {}, { f: "clustering.namespace: a\nclustering:\n  namespace: b\n" }), /"clustering.namespace" is given more than once/);
+  assert.match(loadError(["-c", "f"], {}, { f: "clustering.namespace: a\nclustering:\n  namespace: b\n" }), /^config file f:3: configuration key "clustering.namespace" is given more than once \(first at f:1\)$/);
 });
 
 test("keys are case-insensitive and empty sections are ignored", () => {
@@ -154,11 +163,11 @@ test("keys are case-insensitive and empty sections are ignored", () => {
 
 test("bad values are errors naming the key, the source and what is allowed", () => {
   const cases: [string[], Env, Record<string, string>, RegExp][] = [
-    [["-c", "f"], {}, { f: "streams.retention.max.age: 7d" }, /"streams.retention.max.age" from config file f: .*unknown unit "d"/],
-    [["-c", "f"], {}, { f: "streams.retention.max.age: 10" }, /"streams.retention.max.age" from config file f: expected a duration with a unit/],
+    [["-c", "f"], {}, { f: "streams.retention.max.age: 7d" }, /"streams.retention.max.age" from config file f:1: .*unknown unit "d"/],
+    [["-c", "f"], {}, { f: "streams.retention.max.age: 10" }, /"streams.retention.max.age" from config file f:1: expected a duration with a unit/],
     [[], { LIFTBRIDGE_STREAMS_CLEANER_INTERVAL: "-1s" }, {}, /"streams.cleaner.interval" from environment variable LIFTBRIDGE_STREAMS_CLEANER_INTERVAL: expected a duration of at least 1ms/],
     [[], { LIFTBRIDGE_STREAMS_AUTO_PAUSE_TIME: "-5m" }, {}, /"streams.auto.pause.time".*not negative/],
-    [["-c", "f"], {}, { f: "nats.embedded: maybe" }, /"nats.embedded" from config file f: expected true or false, got "maybe"/],
+    [["-c", "f"], {}, { f: "nats.embedded: maybe" }, /"nats.embedded" from config file f:1: expected true or false, got "maybe"/],
     [["-p", "http"], {}, {}, /"port" from flag --port: expected an integer from 0 to 65535, got "http"/],
     [["-p", "70000"], {}, {}, /"port" from flag --port: expected an integer from 0 to 65535/],
     [[], { LIFTBRIDGE_CLUSTERING_MIN_INSYNC_REPLICAS: "0" }, {}, /"clustering.min.insync.replicas" from environment variable LIFTBRIDGE_CLUSTERING_MIN_INSYNC_REPLICAS: expected an integer >= 1, got "0"/],

@@ -28,6 +28,7 @@ const ALIASES: ReadonlyMap<string, string> = new Map([
   ["id", "server-id"],
   ["ns", "namespace"],
   ["nc", "embedded-nats-config"],
+  ["nats-server", "nats-servers"], // early Liftbridge's spelling (one URL)
 ]);
 
 const SHORT: ReadonlyMap<string, string> = new Map([
@@ -81,6 +82,11 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Early Liftbridge's --raft-bootstrap-peers was a repeatable flag (one id each); both forms add up. */
+function joinRepeated(value: string, previous: string | undefined): string {
+  return previous === undefined ? value : `${previous},${value}`;
+}
+
 function buildProgram(version: string, output: { out: string; err: string }): Command {
   const program = new Command("liftbridge")
     .description("Liftbridge-TS: a durable, replicated message log for NATS, compatible with Liftbridge's gRPC API.")
@@ -92,7 +98,7 @@ function buildProgram(version: string, output: { out: string; err: string }): Co
       writeErr: (s) => (output.err += s),
       outputError: () => {}, // the error comes back as a Result; the caller prints it once
     })
-    .option("-c, --config <file>", "load configuration from a YAML file (env LIFTBRIDGE_CONFIG)")
+    .option("-c, --config <file>", "load configuration from a YAML file, or an early Liftbridge NATS-format .conf file (env LIFTBRIDGE_CONFIG)")
     .option("--server-id <id>", "ID of the server in the cluster if there is no stored ID (alias --id)")
     .option("--namespace <namespace>", "cluster namespace, default liftbridge-default (alias --ns)")
     .option("-d, --data-dir <dir>", "directory for the server's data, default /tmp/liftbridge/<namespace>")
@@ -101,9 +107,9 @@ function buildProgram(version: string, output: { out: string; err: string }): Co
     .option("--log-format <format>", "log rendering: json or pretty (default json)")
     .option("-e, --embedded-nats [bool]", "run a NATS server embedded in this process")
     .option("--embedded-nats-config <file>", "configuration file for the embedded NATS server; implies --embedded-nats (alias --nc)")
-    .option("-n, --nats-servers <urls>", "comma-separated NATS URLs to connect to (default nats://127.0.0.1:4222)")
+    .option("-n, --nats-servers <urls>", "comma-separated NATS URLs to connect to (default nats://127.0.0.1:4222; alias --nats-server)")
     .option("--raft-bootstrap-seed [bool]", "bootstrap the metadata Raft cluster as its seed node")
-    .option("--raft-bootstrap-peers <ids>", "comma-separated server IDs to bootstrap the metadata Raft cluster with")
+    .option("--raft-bootstrap-peers <ids>", "comma-separated server IDs to bootstrap the metadata Raft cluster with (may be repeated)", joinRepeated)
     .option("--tls-cert <file>", "server certificate file")
     .option("--tls-key <file>", "private key for the server certificate")
     .option("--metadata-recovery", "start although metadata/metadata.log is missing or damaged: keep its intact entries, move what they do not describe to <data.dir>/lost+found/ (nothing is deleted)");

@@ -1,5 +1,5 @@
 // Loads the broker configuration from four sources, highest first: CLI flags > environment >
-// YAML file (--config/-c) > defaults. Every value is checked against its key's type, whichever
+// config file (--config/-c: YAML, or early Liftbridge's NATS format) > defaults. Every value is checked against its key's type, whichever
 // source gave it, and every error names the key, the source and what is allowed.
 //
 // Decision: unlike Liftbridge (whose viper setup only lets LIFTBRIDGE_* variables override keys
@@ -12,9 +12,9 @@ import { err, ok, type Result } from "../../core/errors.js";
 import { parseCliFlags, type FlagValue } from "./cli-flags.js";
 import { CONFIG_KEYS, envNameFor, type ConfigKey, type ConfigValue, type KeySpec } from "./config-keys.js";
 import { buildLiftbridgeConfig, type LiftbridgeConfig } from "./config-schema.js";
-import { flattenConfigFile, type FlatConfig } from "./flatten-config-file.js";
+import { parseConfigText, type ConfigFileContent, type ConfigFileFormat } from "./parse-config-text.js";
 import { parseConfigValue } from "./parse-value.js";
-import { checkSupportedSettings } from "./unsupported-settings.js";
+import { firstRefusal, notSupportedYet } from "./unsupported-settings.js";
 
 /** Where a key's effective value came from. */
 export type ConfigSource = "flag" | "env" | "file" | "default";
@@ -26,8 +26,9 @@ export interface EffectiveConfig {
   /** Effective value of every key (undefined for listen, host and server id when unset). */
   readonly values: ReadonlyMap<ConfigKey, ConfigValue | undefined>;
   readonly sources: ReadonlyMap<ConfigKey, ConfigSource>;
-  /** The YAML file that was read, if any. */
+  /** The config file that was read, if any, and its format. */
   readonly configFile: string | undefined;
+  readonly configFileFormat: ConfigFileFormat | undefined;
   /** Master key from LIFTBRIDGE_ENCRYPTION_KEY, present only when streams.encryption is on. */
   readonly encryptionKey: Uint8Array | undefined;
   /** --metadata-recovery was given (a flag only, not a key). */
@@ -66,7 +67,7 @@ export function loadConfig(
   if (!cli.ok) return cli;
   if (cli.value.kind !== "run") return ok({ kind: cli.value.kind, output: cli.value.output });
   const configFile = cli.value.configFile ?? nonEmpty(env[CONFIG_FILE_ENV]);
-  let file: FlatConfig = new Map();
+  let file: ConfigFileContent | undefined;
   if (configFile !== undefined) {
     const read = readConfigFile(configFile, readFile);
     if (!read.ok) return read;
@@ -74,67 +75,73 @@ export function loadConfig(
   }
   const resolved = resolveKeys(cli.value.flags, env, file, configFile ?? "");
   if (!resolved.ok) return resolved;
-  const { values, sources } = resolved.value;
+  const { values, sources, where } = resolved.value;
   applyDerivedDefaults(values, sources);
   const checked = checkCombinations(values);
   if (!checked.ok) return checked;
-  const supported = checkSupportedSettings(values);
-  if (!supported.ok) return supported;
+  const refused = firstRefusal(values);
+  if (refused !== undefined) {
+    const from = where.get(refused.key);
+    return err("InvalidArgument", notSupportedYet(refused.key, refused.only, refused.why) + (from === undefined ? "" : `; set by ${from}`));
+  }
   const encryptionKey = readEncryptionKey(values.get("streams.encryption") === true, env);
   if (!encryptionKey.ok) return encryptionKey;
   const config = buildLiftbridgeConfig((key) => values.get(key));
-  return ok({ kind: "run", config, values, sources, configFile, encryptionKey: encryptionKey.value, metadataRecovery: cli.value.metadataRecovery });
+  return ok({ kind: "run", config, values, sources, configFile, configFileFormat: file?.format, encryptionKey: encryptionKey.value, metadataRecovery: cli.value.metadataRecovery });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-function readConfigFile(path: string, readFile: (path: string) => string): Result<FlatConfig> {
+function readConfigFile(path: string, readFile: (path: string) => string): Result<ConfigFileContent> {
   let text: string;
   try {
     text = readFile(path);
   } catch (e) {
     return err("InvalidArgument", `cannot read config file ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const flat = flattenConfigFile(text);
-  return flat.ok ? flat : err("InvalidArgument", `config file ${path}: ${flat.error.message}`);
+  return parseConfigText(text, path);
 }
 
 interface Resolved {
   values: Map<ConfigKey, ConfigValue | undefined>;
   sources: Map<ConfigKey, ConfigSource>;
+  /** Where each value not from the defaults came from, for messages ("config file lb.conf:7 (as \"log.level\")"). */
+  where: Map<ConfigKey, string>;
 }
 
 /** Picks each key's value from the highest source that gives it; every given value must be valid. */
 function resolveKeys(
   flags: ReadonlyMap<ConfigKey, FlagValue>,
   env: Record<string, string | undefined>,
-  file: FlatConfig,
+  file: ConfigFileContent | undefined,
   filePath: string,
 ): Result<Resolved> {
   const values = new Map<ConfigKey, ConfigValue | undefined>();
   const sources = new Map<ConfigKey, ConfigSource>();
+  const where = new Map<ConfigKey, string>();
   for (const spec of CONFIG_KEYS as readonly (KeySpec & { key: ConfigKey })[]) {
     const flag = flags.get(spec.key);
     const envName = envNameFor(spec.key);
     const given: [ConfigSource, string, unknown][] = [];
     if (flag !== undefined) given.push(["flag", `flag ${flag.flag}`, flag.raw]);
     if (nonEmpty(env[envName]) !== undefined) given.push(["env", `environment variable ${envName}`, env[envName]]);
-    if (file.has(spec.key)) given.push(["file", `config file ${filePath}`, file.get(spec.key)]);
+    if (file?.values.has(spec.key) === true) given.push(["file", `config file ${file.where.get(spec.key) ?? filePath}`, file.values.get(spec.key)]);
     // Lower sources are validated too, so a typo in the file is caught even while a flag overrides it.
-    for (const [source, where, raw] of given.reverse()) {
+    for (const [source, from, raw] of given.reverse()) {
       const parsed = parseConfigValue(spec.type, raw);
-      if (!parsed.ok) return err("InvalidArgument", `invalid value for "${spec.key}" from ${where}: ${parsed.error.message}`);
+      if (!parsed.ok) return err("InvalidArgument", `invalid value for "${spec.key}" from ${from}: ${parsed.error.message}`);
       values.set(spec.key, parsed.value);
       sources.set(spec.key, source);
+      where.set(spec.key, from);
     }
     if (!sources.has(spec.key)) {
       values.set(spec.key, spec.default);
       sources.set(spec.key, "default");
     }
   }
-  return ok({ values, sources });
+  return ok({ values, sources, where });
 }
 
 const MIN_SEGMENT_AGE_MS = 1000;

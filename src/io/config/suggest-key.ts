@@ -1,14 +1,14 @@
 // "Did you mean" hints for misspelt configuration keys, so a typo costs one look, not a search.
 import { CONFIG_KEYS } from "./config-keys.js";
 
-/** A hint naming the closest known key to `key` (" (did you mean "x"?)"), or "" when none is close. */
-export function suggestKey(key: string): string {
+/** A hint naming the closest known key (or `extra` name) to `key` (" (did you mean "x"?)"), or "" when none is close. */
+export function suggestKey(key: string, extra: readonly string[] = []): string {
   let best = "";
   let bestDistance = Math.max(3, Math.floor(key.length / 4)) + 1;
-  for (const spec of CONFIG_KEYS) {
-    const d = editDistance(key, spec.key);
+  for (const candidate of [...CONFIG_KEYS.map((spec) => spec.key), ...extra]) {
+    const d = editDistance(key, candidate);
     if (d < bestDistance) {
-      best = spec.key;
+      best = candidate;
       bestDistance = d;
     }
   }

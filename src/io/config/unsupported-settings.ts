@@ -7,7 +7,7 @@ import type { StreamOverrides } from "../../core/metadata/stream-config.js";
 import type { ConfigKey, ConfigValue } from "./config-keys.js";
 
 /** A key accepted only at values `accepts` allows; `why` tells the operator what is missing. */
-interface Refusal {
+export interface Refusal {
   readonly key: ConfigKey;
   readonly accepts: (value: ConfigValue | undefined, values: ReadonlyMap<ConfigKey, ConfigValue | undefined>) => boolean;
   /** What the accepted values are, for the error message. */
@@ -36,7 +36,10 @@ export const REFUSED_UNLESS_DEFAULT: readonly Refusal[] = [
   { key: "tls.client.authz.policy", accepts: isEmpty, only: '""', why: "authorization (casbin) is not implemented" },
   { key: "streams.auto.pause.time", accepts: isZero, only: "0", why: "auto-pause is not implemented" },
   { key: "streams.encryption", accepts: isFalse, only: "false", why: "encryption at rest is not implemented; the broker would store plaintext" },
-  { key: "clustering.raft.bootstrap.peers", accepts: onlySelf, only: "an empty list or this server's own clustering.server.id", why: SINGLE_NODE },
+  {
+    key: "clustering.raft.bootstrap.peers", accepts: onlySelf, only: "an empty list or this server's own clustering.server.id",
+    why: "clustering is not finished yet: this broker runs as a cluster of one and cannot bootstrap a cluster with other servers",
+  },
   { key: "clustering.min.insync.replicas", accepts: atMostOne, only: "1", why: `${SINGLE_NODE}, so no ISR can hold more than one replica` },
   { key: "activity.stream.enabled", accepts: isFalse, only: "false", why: "the activity stream is not implemented" },
   { key: "cursors.stream.partitions", accepts: isZero, only: "0", why: "cursors are not implemented" },
@@ -50,12 +53,9 @@ export function notSupportedYet(name: string, only: string, why: string): string
   return `${name}: not supported yet (only ${only} is accepted: ${why})`;
 }
 
-/** Refuses the first key set to a value whose feature is missing. */
-export function checkSupportedSettings(values: ReadonlyMap<ConfigKey, ConfigValue | undefined>): Result<null> {
-  for (const refusal of REFUSED_UNLESS_DEFAULT) {
-    if (!refusal.accepts(values.get(refusal.key), values)) return err("InvalidArgument", notSupportedYet(refusal.key, refusal.only, refusal.why));
-  }
-  return ok(null);
+/** The first key set to a value whose feature is missing, or undefined when every setting can be honoured. */
+export function firstRefusal(values: ReadonlyMap<ConfigKey, ConfigValue | undefined>): Refusal | undefined {
+  return REFUSED_UNLESS_DEFAULT.find((refusal) => !refusal.accepts(values.get(refusal.key), values));
 }
 
 /**

@@ -13,6 +13,14 @@ export interface ConfEntry {
   readonly line: number;
   /** True when the value was written bare (not quoted): only bare values get number parsing. */
   readonly bare: boolean;
+  /** The token as written, for bare values (`1m` is a size here, a duration to the broker's config). */
+  readonly raw?: string;
+}
+
+/** Options of parseConf. */
+export interface ParseConfOptions {
+  /** Refuse a key given twice in one block (nats-server keeps the last; the broker's config refuses). */
+  readonly rejectDuplicates?: boolean;
 }
 
 class ConfSyntaxError extends Error {}
@@ -41,7 +49,7 @@ export function bareValue(token: string): string | number | boolean {
 class Reader {
   private pos = 0;
   line = 1;
-  constructor(private readonly text: string) {}
+  constructor(private readonly text: string, readonly rejectDuplicates = false) {}
 
   fail(message: string): never {
     throw new ConfSyntaxError(`line ${this.line}: ${message}`);
@@ -107,11 +115,12 @@ class Reader {
   }
 }
 
-function parseValue(r: Reader, stopAt: string): { value: ConfValue; bare: boolean } {
+function parseValue(r: Reader, stopAt: string): { value: ConfValue; bare: boolean; raw?: string } {
   const c = r.peek();
   if (c === "{") {
+    const openedOn = r.line;
     r.next();
-    const map = parseEntries(r, "}");
+    const map = parseEntries(r, "}", openedOn);
     return { value: map, bare: false };
   }
   if (c === "[") {
@@ -130,15 +139,15 @@ function parseValue(r: Reader, stopAt: string): { value: ConfValue; bare: boolea
   const token = r.word(stopAt);
   if (token.length === 0) r.fail("missing value");
   if (token.startsWith("$")) r.fail(`variables such as ${token} are not supported`);
-  return { value: bareValue(token), bare: true };
+  return { value: bareValue(token), bare: true, raw: token };
 }
 
-function parseEntries(r: Reader, close: string): ConfMap {
+function parseEntries(r: Reader, close: string, openedOn = 0): ConfMap {
   const map: ConfMap = new Map();
   for (;;) {
     r.skip(true);
     if (r.atEnd()) {
-      if (close !== "") r.fail(`missing '${close}'`);
+      if (close !== "") r.fail(`missing '${close}' (the block opened on line ${openedOn} is not closed)`);
       return map;
     }
     if (close !== "" && r.peek() === close) {
@@ -152,20 +161,22 @@ function parseEntries(r: Reader, close: string): ConfMap {
     if (r.peek() === ":" || r.peek() === "=") r.next();
     r.skip(false);
     const line = r.line;
-    const { value, bare } = parseValue(r, ",;" + close);
+    const { value, bare, raw } = parseValue(r, ",;" + close);
     r.skip(false);
     const after = r.peek();
     if (!(after === "" || after === "\n" || after === "," || after === ";" || after === close)) {
       r.fail(`unexpected '${after}' after the value of ${key}`);
     }
-    map.set(key.toLowerCase(), { value, line, bare });
+    const previous = map.get(key.toLowerCase());
+    if (r.rejectDuplicates && previous !== undefined) r.fail(`${key} is given twice (first on line ${previous.line})`);
+    map.set(key.toLowerCase(), raw === undefined ? { value, line, bare } : { value, line, bare, raw });
   }
 }
 
 /** Parses the text of a NATS server config file into its top-level block. */
-export function parseConf(text: string): Result<ConfMap> {
+export function parseConf(text: string, options: ParseConfOptions = {}): Result<ConfMap> {
   try {
-    return ok(parseEntries(new Reader(text), ""));
+    return ok(parseEntries(new Reader(text, options.rejectDuplicates), ""));
   } catch (e) {
     if (e instanceof ConfSyntaxError) return err("InvalidArgument", e.message);
     throw e;
