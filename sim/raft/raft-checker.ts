@@ -1,11 +1,13 @@
 // The Raft safety properties (Raft paper, Figure 3), checked incrementally so they can run after
 // every simulated event: Election Safety, Log Matching, Leader Completeness, State Machine Safety,
-// and commit indexes that never go back (on a running node, and durably across restarts).
+// commit indexes that never go back (on a running node, and durably across restarts), and the
+// leader commit rule (§5.4.2: a leader's commit lands only on an entry of its own term).
 import type { RaftEntry, RaftNodeId } from "../../src/core/raft/raft-types.js";
 
 /** What the checker needs to see of a running node. */
 export interface CheckedNode {
   readonly id: RaftNodeId;
+  /** "down" while crashed (skipped). */
   readonly role: string;
   readonly term: number;
   readonly commitIndex: number;
@@ -92,6 +94,7 @@ export class RaftSafetyChecker {
   /** After every event: Election Safety, commit monotonicity, committed entries, Leader Completeness. */
   afterEvent(nodes: readonly CheckedNode[]): void {
     for (const n of nodes) {
+      if (n.role === "down") continue;
       this.checkCommit(n);
       if (n.role !== "leader") continue;
       const other = this.leaderOfTerm.get(n.term);
@@ -109,6 +112,11 @@ export class RaftSafetyChecker {
     if (n.commitIndex < last) this.fail(`commit monotonic: ${n.id}'s commit went from ${last} to ${n.commitIndex}`);
     if (n.commitIndex <= last) return;
     this.lastCommit.set(n.id, n.commitIndex);
+    // Raft §5.4.2: a leader moves its commit index only onto an entry of its own term (Figure 8).
+    const termAtCommit = n.termAt(n.commitIndex);
+    if (n.role === "leader" && termAtCommit !== undefined && termAtCommit !== n.term) {
+      this.fail(`Leader commit rule: ${n.id}, leader of term ${n.term}, committed ${n.commitIndex} of term ${termAtCommit} by counting`);
+    }
     for (let i = Math.max(last + 1, n.firstIndex - 1); i <= n.commitIndex; i++) {
       const term = n.termAt(i);
       if (term === undefined) continue;

@@ -48,13 +48,15 @@ export interface RaftFaults {
   tickJumpPer1000: number;
   /** Crash a node right after it grants a vote (inside its next persist), per 1000 grants. */
   crashAfterVotePer1000: number;
+  /** Crash a new leader within a few ms of its election (before its own entries replicate), per 1000 elections. */
+  crashNewLeaderPer1000: number;
 }
 
 /** No faults at all. */
 export function quietFaults(): RaftFaults {
   return {
     dropPer1000: 0, duplicatePer1000: 0, minDelayMs: 1, maxDelayMs: 5, longDelayPer1000: 0, longDelayMaxMs: 0, maxPersistMs: 2,
-    lateTickPer1000: 0, lateTickMaxMs: 0, tickJumpPer1000: 0, crashAfterVotePer1000: 0,
+    lateTickPer1000: 0, lateTickMaxMs: 0, tickJumpPer1000: 0, crashAfterVotePer1000: 0, crashNewLeaderPer1000: 0,
   };
 }
 
@@ -121,8 +123,9 @@ export class SimRaftCluster {
       this.members.set(id, member);
       this.start(member);
     }
+    const all = [...this.members.values()];
     sim.addInvariant("raft-safety", () => {
-      this.checker.afterEvent([...this.members.values()].filter((m) => m.node !== undefined));
+      this.checker.afterEvent(all);
       return this.checker.violation;
     });
   }
@@ -350,7 +353,9 @@ export class SimRaftCluster {
       assert(decoded.ok, `codec round trip failed: ${decoded.ok ? "" : decoded.error.message}`);
       delivered = decoded.message;
     }
+    const wasLeader = m.node.role === "leader";
     m.node.step(delivered);
+    if (!wasLeader && m.node.role === "leader" && this.net.chance("raftCrashNewLeader", this.faults.crashNewLeaderPer1000, 1000)) this.crashSoon(m.id);
     this.pump(m);
   }
 }

@@ -12,7 +12,7 @@ import type { Workload, WorkloadOptions, WorkloadOutcome } from "../runner.js";
 import type { Simulation } from "../simulation.js";
 import type { SimRandom } from "../sim-random.js";
 
-const TICK_MS = 100;
+const TICK_MS = 200;
 const ELECTION_TICKS = 10;
 /** Two election timeouts at their randomized maximum (2 x electionTicks each), plus one of jitter. */
 export const RAFT_LEADER_DEADLINE_MS = (2 * 2 * ELECTION_TICKS + ELECTION_TICKS) * TICK_MS;
@@ -160,6 +160,7 @@ function applyFault(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, kind
         dropPer1000: f.between("raftDrop", 0, 300), duplicatePer1000: f.between("raftDup", 0, 150), minDelayMs: f.between("raftMinDelay", 0, 5),
         maxDelayMs: f.between("raftMaxDelay", 5, 60), longDelayPer1000: f.between("raftLong", 0, 60), longDelayMaxMs: f.between("raftLongMax", 60, 1_500),
         maxPersistMs: f.between("raftPersist", 0, 25), crashAfterVotePer1000: f.between("raftCrashVote", 0, 400),
+        crashNewLeaderPer1000: f.between("raftCrashNewLeader", 0, 500),
       });
       return;
     case "clock":
@@ -194,7 +195,7 @@ function changeMembership(cluster: SimRaftCluster, f: SimRandom, baseVoters: num
 /** A leader every running member of its configuration follows, in its term. */
 function settledLeader(cluster: SimRaftCluster): RaftNode | undefined {
   const leader = cluster.leader();
-  if (leader === undefined) return undefined;
+  if (leader === undefined || leader.transferee !== "") return undefined;
   const conf = leader.confState();
   for (const id of [...conf.voters, ...conf.learners]) {
     const node = cluster.node(id);
@@ -229,25 +230,29 @@ function runLiveness(sim: Simulation, cluster: SimRaftCluster, r: SimRandom, sta
   const conf = settled.confState();
   const followers = [...conf.voters, ...conf.learners].filter((id) => id !== settled.id);
   const cutOff = r.pick("raftLivenessCutOff", followers);
-  // "deaf": hears nobody, reaches everybody (its campaigns must not disturb); "mute": the reverse.
-  const deaf = r.chance("raftLivenessDeaf", 3, 4);
-  for (const other of cluster.ids) if (other !== cutOff) cluster.setLink(deaf ? other : cutOff, deaf ? cutOff : other, false);
+  // "leaderDeaf": hears all but the leader, so it campaigns while the others still follow the
+  // leader (PreVote and the CheckQuorum lease keep their terms); "deaf": hears nobody; "mute": reaches nobody.
+  const mode = r.pick("raftLivenessMode", ["leaderDeaf", "leaderDeaf", "leaderDeaf", "deaf", "mute"] as const);
+  if (mode === "leaderDeaf") cluster.setLink(settled.id, cutOff, false);
+  for (const other of mode === "leaderDeaf" ? [] : cluster.ids) if (other !== cutOff) cluster.setLink(mode === "deaf" ? other : cutOff, mode === "deaf" ? cutOff : other, false);
   const rejoinMs = sim.nowMs + r.between("raftLivenessRejoinMs", RAFT_STABLE_WINDOW_MS / 3, (2 * RAFT_STABLE_WINDOW_MS) / 3);
   const churn = runFor(sim, RAFT_STABLE_WINDOW_MS, () => {
     if (sim.nowMs >= rejoinMs) cluster.healLinks();
     for (const id of [...conf.voters, ...conf.learners]) {
       const node = cluster.node(id);
       if (id === cutOff && sim.nowMs < rejoinMs) continue;
-      if (node !== undefined && node.term !== term) return `liveness: term changed from ${term} to ${node.term} on ${id} at ${sim.nowMs}ms (${cutOff} ${deaf ? "deaf" : "mute"} until ${rejoinMs}ms)`;
+      if (node !== undefined && node.term !== term) return `liveness: term changed from ${term} to ${node.term} on ${id} at ${sim.nowMs}ms (${cutOff} ${mode} until ${rejoinMs}ms)`;
     }
     return settled.role === "leader" ? undefined : `liveness: ${settled.id} lost leadership of term ${term} at ${sim.nowMs}ms`;
   });
   if (sim.violation !== undefined) return undefined;
   if (churn !== undefined) return churn;
-  return checkFinalCommit(sim, cluster, settled, [...conf.voters, ...conf.learners]);
+  return checkFinalCommit(sim, cluster, settled);
 }
 
-function checkFinalCommit(sim: Simulation, cluster: SimRaftCluster, leader: RaftNode, members: readonly RaftNodeId[]): string | undefined {
+function checkFinalCommit(sim: Simulation, cluster: SimRaftCluster, leader: RaftNode): string | undefined {
+  // The membership as it is now: a change committed during the window may have removed a member.
+  const members = [...leader.confState().voters, ...leader.confState().learners];
   const proposed = cluster.withNode(leader.id, (node) => node.propose(new TextEncoder().encode("final")));
   if (proposed?.ok !== true) return `liveness: the settled leader refused the final proposal (${proposed?.ok === false ? proposed.error.message : "down"})`;
   runFor(sim, FINAL_COMMIT_MS, () => (members.every((id) => cluster.appliedIndex(id) >= proposed.index) ? "done" : undefined));

@@ -102,6 +102,8 @@ export class RaftNode {
   private msgs: RaftMessage[] = [];
   private prevHardState: HardState;
   private readyInFlight = false;
+  /** voteWithoutPersist only: the last Ready left the vote out. */
+  private voteHidden = false;
   private readonly dropCounts = new Map<string, number>();
 
   constructor(config: RaftConfig) {
@@ -141,6 +143,11 @@ export class RaftNode {
   /** The current role. */
   get role(): RaftRole {
     return this.roleValue;
+  }
+
+  /** The voter leadership is being handed to, "" when no transfer is in progress. */
+  get transferee(): RaftNodeId {
+    return this.leadTransferee;
   }
 
   /** The commit index. */
@@ -202,9 +209,12 @@ export class RaftNode {
     this.readyInFlight = true;
     let hardState: HardState | undefined = this.hardState();
     if (sameHardState(hardState, this.prevHardState)) hardState = undefined;
-    else if (this.bugs.voteWithoutPersist === true && hardState.vote !== this.prevHardState.vote) {
+    else if (this.bugs.voteWithoutPersist === true && hardState.vote !== this.prevHardState.vote && !this.voteHidden) {
       // The planted bug: the vote response leaves with this Ready, the vote itself only with the next.
       hardState = { ...hardState, vote: hardState.term === this.prevHardState.term ? this.prevHardState.vote : "" };
+      this.voteHidden = true;
+    } else {
+      this.voteHidden = false;
     }
     if (hardState !== undefined) this.prevHardState = hardState;
     const snapshot = this.log.unstableSnapshot();
