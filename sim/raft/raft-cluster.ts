@@ -323,7 +323,7 @@ export class SimRaftCluster {
     this.sim.scheduleAfter(this.net.between("raftCrashAfterVoteMs", 0, this.faults.maxPersistMs), `raft crash after vote ${id}`, () => {
       if (m.generation !== generation) return;
       this.crash(id);
-      this.sim.scheduleAfter(this.net.between("raftRestartMs", 1, 30), `raft restart ${id}`, () => this.restart(id));
+      this.sim.scheduleAfter(this.net.between("raftRestartMs", 1, 10), `raft restart ${id}`, () => this.restart(id));
     });
   }
 

@@ -50,6 +50,8 @@ export class RaftTestNetwork {
       this.members.set(id, member);
       this.start(id, member);
     }
+    // Apply the bootstrap entries, so every voter knows the membership it may campaign in.
+    this.stabilize();
   }
 
   private start(id: RaftNodeId, m: Member): void {

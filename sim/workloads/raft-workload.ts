@@ -159,7 +159,7 @@ function applyFault(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, kind
       Object.assign(cluster.faults, {
         dropPer1000: f.between("raftDrop", 0, 300), duplicatePer1000: f.between("raftDup", 0, 150), minDelayMs: f.between("raftMinDelay", 0, 5),
         maxDelayMs: f.between("raftMaxDelay", 5, 60), longDelayPer1000: f.between("raftLong", 0, 60), longDelayMaxMs: f.between("raftLongMax", 60, 1_500),
-        maxPersistMs: f.between("raftPersist", 0, 25), crashAfterVotePer1000: f.between("raftCrashVote", 0, 400),
+        maxPersistMs: f.between("raftPersist", 0, 25), crashAfterVotePer1000: f.between("raftCrashVote", 0, 1_000),
         crashNewLeaderPer1000: f.between("raftCrashNewLeader", 0, 500),
       });
       return;
