@@ -277,7 +277,10 @@ export class SimRaftCluster {
 
   private finishReady(m: SimRaftMember, node: RaftNode, ready: Ready): void {
     if (ready.snapshot !== undefined) this.restoreStateMachine(m, ready);
-    for (const message of ready.messages) this.send(message);
+    for (const message of ready.messages) {
+      this.checkDurableVote(m, message);
+      this.send(message);
+    }
     for (const entry of ready.committedEntries) {
       if (entry.index <= m.appliedIndex) continue;
       this.checker.onApply(m.id, m.appliedIndex, entry);
@@ -293,6 +296,15 @@ export class SimRaftCluster {
       this.crashSoon(m.id);
     }
     this.pump(m);
+  }
+
+  /** The Ready contract, seen from outside: a granted vote leaves only once it is durable. */
+  private checkDurableVote(m: SimRaftMember, message: RaftMessage): void {
+    if (message.type !== "voteResp" || message.reject) return;
+    const durable = m.storage.durableHardState;
+    if (durable.term !== message.term || durable.vote !== message.to) {
+      this.checker.fail(`Ready contract: ${m.id} granted its vote to ${message.to} in term ${message.term} before it was durable (durable: term ${durable.term}, vote "${durable.vote}")`);
+    }
   }
 
   private restoreStateMachine(m: SimRaftMember, ready: Ready): void {

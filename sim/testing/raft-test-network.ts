@@ -37,6 +37,8 @@ export class RaftTestNetwork {
   private readonly cut = new Set<string>();
   /** Messages for which this returns true are dropped at delivery. */
   dropIf: ((m: RaftMessage) => boolean) | undefined;
+  /** Called after each Ready is persisted and its messages queued (a test may crash the node here). */
+  afterReady: ((id: RaftNodeId, ready: Ready) => void) | undefined;
   /** Every message delivered, for assertions. */
   readonly delivered: RaftMessage[] = [];
 
@@ -159,7 +161,7 @@ export class RaftTestNetwork {
     throw new Error("stabilize: the network never settled");
   }
 
-  private handleReady(_id: RaftNodeId, m: Member, ready: Ready): void {
+  private handleReady(id: RaftNodeId, m: Member, ready: Ready): void {
     const node = m.node as RaftNode;
     if (ready.snapshot !== undefined) {
       m.storage.applySnapshot(ready.snapshot);
@@ -176,5 +178,6 @@ export class RaftTestNetwork {
     }
     node.advance(ready);
     m.storage.setConfState(node.confState());
+    this.afterReady?.(id, ready);
   }
 }

@@ -177,3 +177,32 @@ test("leadership transfer under load: proposals refused while transferring, noth
   net.stabilize();
   for (const id of ["n1", "n2", "n3"]) assert.deepEqual(net.applied(id), ["a", "b", "c", "e"], id);
 });
+
+/** c grants a its vote and crashes at once; then b, cut off from a, campaigns in the same term. */
+function voteThenCrash(plantedBugs: RaftPlantedBugs): { aLeads: number | undefined; bLeads: number | undefined } {
+  const net = new RaftTestNetwork(["a", "b", "c"], { plantedBugs });
+  net.cutLinks("a", "b");
+  let crashed = false;
+  net.afterReady = (id, ready) => {
+    if (id !== "c" || crashed || !ready.messages.some((m) => m.type === "voteResp" && !m.reject)) return;
+    crashed = true;
+    net.crash("c");
+    net.restart("c");
+  };
+  // a's appends and heartbeats never reach c, so c does not learn that a leads.
+  net.dropIf = (m) => m.from === "a" && (m.type === "app" || m.type === "heartbeat");
+  net.campaign("a");
+  net.campaign("b");
+  const term = (id: string): number | undefined => (net.node(id).role === "leader" ? net.node(id).term : undefined);
+  return { aLeads: term("a"), bLeads: term("b") };
+}
+
+test("a vote is durable before it is sent: a crash right after voting does not let the voter vote twice", () => {
+  const correct = voteThenCrash({});
+  assert.equal(correct.aLeads, 2);
+  assert.equal(correct.bLeads, undefined, "c remembers its vote for a after the crash");
+  // The planted bug sends the vote before persisting it: the crash forgets it, c votes again.
+  const buggy = voteThenCrash({ voteWithoutPersist: true });
+  assert.equal(buggy.aLeads, 2);
+  assert.equal(buggy.bLeads, 2, "two leaders in term 2");
+});
