@@ -50,11 +50,6 @@ export function raftMessage(fields: Pick<RaftMessage, "type" | "from" | "to" | "
   return { logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, transfer: false, ...fields };
 }
 
-/** True for the responses a leader or candidate counts. */
-export function isResponse(type: RaftMessageType): boolean {
-  return type === "appResp" || type === "voteResp" || type === "preVoteResp" || type === "heartbeatResp";
-}
-
 function isIndex(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }

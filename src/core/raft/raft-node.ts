@@ -437,6 +437,8 @@ export class RaftNode {
     if (problem !== undefined) return this.drop(`malformed: ${problem}`);
     if (m.to !== this.id) return this.drop("addressed to another node");
     if (m.from === this.id) return this.drop("from itself");
+    // A removed server (or a stranger) that still campaigns is not answered, and moves no term.
+    if ((m.type === "vote" || m.type === "preVote") && !this.conf.voters.includes(m.from)) return this.drop(`${m.type} from a non-voter`);
     if (m.term > this.termValue && !this.stepHigherTerm(m)) return;
     if (m.term < this.termValue) return this.stepLowerTerm(m);
     switch (m.type) {

@@ -20,6 +20,7 @@ export interface RaftEntry {
 export interface HardState {
   readonly term: number;
   /** The candidate voted for in `term`, or "" for none. */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- "" spells out "no vote"
   readonly vote: RaftNodeId | "";
   readonly commit: number;
 }
