@@ -24,6 +24,12 @@ test(`raft workload: ${SEEDS} seeds pass (safety after every event, leader after
   assert.ok((totals.get("leaderTerms") ?? 0) > 2 * SEEDS, "leaders change often");
 });
 
+test("a raft seed replays exactly: same seed, same trace hash and counters", () => {
+  const a = runSeed(11, { workload: "raft" });
+  assert.deepEqual(runSeed(11, { workload: "raft" }), a);
+  assert.notEqual(runSeed(12, { workload: "raft" }).traceHash, a.traceHash);
+});
+
 const BUGS = [
   { workload: "raft-commit-previous-term-by-count", what: "an old-term entry committed by counting (Figure 8)", failure: /Leader commit rule|Leader Completeness|State Machine Safety/ },
   { workload: "raft-no-pre-vote", what: "no PreVote", failure: /liveness: term changed/ },
