@@ -195,7 +195,9 @@ function changeMembership(cluster: SimRaftCluster, f: SimRandom, baseVoters: num
 /** A leader every running member of its configuration follows, in its term. */
 function settledLeader(cluster: SimRaftCluster): RaftNode | undefined {
   const leader = cluster.leader();
-  if (leader === undefined || leader.transferee !== "") return undefined;
+  // Settled means nothing left over from the faulty phase can still move leadership: no transfer,
+  // no membership change (which might remove the leader) in flight.
+  if (leader === undefined || leader.transferee !== "" || leader.confChangePending) return undefined;
   const conf = leader.confState();
   for (const id of [...conf.voters, ...conf.learners]) {
     const node = cluster.node(id);

@@ -150,6 +150,11 @@ export class RaftNode {
     return this.leadTransferee;
   }
 
+  /** True while a membership change this leader may have proposed is not applied yet. */
+  get confChangePending(): boolean {
+    return this.roleValue === "leader" && this.pendingConfIndex > this.log.applied;
+  }
+
   /** The commit index. */
   get commitIndex(): number {
     return this.log.committed;
