@@ -5,6 +5,7 @@ import { assert } from "../src/core/assert.js";
 import { Simulation, type SimulationOptions } from "./simulation.js";
 import { createBrokerWorkload } from "./workloads/broker-workload.js";
 import { createDiskLogWorkload } from "./workloads/disk-log-workload.js";
+import { createRaftWorkload } from "./workloads/raft-workload.js";
 
 /** How long and how hard a workload runs. */
 export interface WorkloadOptions {
@@ -61,7 +62,7 @@ export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** The correct workloads: every seed of each must pass. */
 export const workloads: ReadonlyMap<string, Workload> = new Map(
-  [createBrokerWorkload(), createDiskLogWorkload()].map((w) => [w.name, w]),
+  [createBrokerWorkload(), createDiskLogWorkload(), createRaftWorkload()].map((w) => [w.name, w]),
 );
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
 
@@ -71,6 +72,7 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
     ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
     createBrokerWorkload({ unhealedNetwork: true }),
+    ...(["commitPreviousTermByCount", "noPreVote", "noCheckQuorum", "voteWithoutPersist"] as const).map((plantedBug) => createRaftWorkload({ plantedBug })),
   ].map((w) => [w.name, w]),
 );
 
