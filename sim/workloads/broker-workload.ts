@@ -272,9 +272,6 @@ class BrokerRun {
       }
       case "subscriptionEnded":
         return this.onSubscriptionEnded(effect.subscriptionId, effect.error.code, effect.error.message);
-      case "natsSubscribe":
-      case "natsUnsubscribe":
-        return;
     }
   }
 

@@ -441,6 +441,8 @@ export class CommitLog {
       { kind: "truncate", path: segment.logPath, length: segment.sizeBytes },
       { kind: "fdatasync", path: segment.logPath },
       { kind: "truncate", path: segment.indexPath, length: keep * INDEX_ENTRY_BYTES },
+      // Durable: a cut entry that came back after a crash would describe the next record at its offset.
+      { kind: "fdatasync", path: segment.indexPath },
     );
     // Compaction may have left a gap below `offset`: a segment based at `offset` records the log end.
     if (this.logEndOffset < offset) ops.push(...this.roll(offset, segment.createdMs));
