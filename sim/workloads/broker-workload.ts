@@ -227,6 +227,8 @@ class BrokerRun {
   }
 
   private restart(): void {
+    // The early crash's restart and a scheduled crash's may both be due: the first one starts it.
+    if (this.node.broker !== undefined) return;
     this.node.start();
     this.admin.onRestart();
     for (const s of this.subscribers) this.resubscribe(s);
