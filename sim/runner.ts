@@ -61,7 +61,12 @@ export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** The correct workloads: every seed of each must pass. */
 export const workloads: ReadonlyMap<string, Workload> = new Map(
-  [createBrokerWorkload(), createDiskLogWorkload()].map((w) => [w.name, w]),
+  [
+    createBrokerWorkload(),
+    // The default sweep with one of its per-seed swarm knobs forced on in every seed.
+    createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true }),
+    createDiskLogWorkload(),
+  ].map((w) => [w.name, w]),
 );
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
 
@@ -69,15 +74,13 @@ assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key
 export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
   [
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
-    ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
+    ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
     createBrokerWorkload({ unhealedNetwork: true }),
   ].map((w) => [w.name, w]),
 );
 
 /** Workloads that fail on known product bugs (findings to fix, then move to `workloads`). */
-export const findingWorkloads: ReadonlyMap<string, Workload> = new Map(
-  [createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true })].map((w) => [w.name, w]),
-);
+export const findingWorkloads: ReadonlyMap<string, Workload> = new Map<string, Workload>();
 
 /** Looks a workload up in every registry. */
 export function findWorkload(name: string): Workload | undefined {
