@@ -5,6 +5,7 @@ import { assert } from "../src/core/assert.js";
 import { Simulation, type SimulationOptions } from "./simulation.js";
 import { createBrokerWorkload } from "./workloads/broker-workload.js";
 import { createDiskLogWorkload } from "./workloads/disk-log-workload.js";
+import { createLaneIsolationWorkload } from "./workloads/lane-isolation-workload.js";
 
 /** How long and how hard a workload runs. */
 export interface WorkloadOptions {
@@ -66,6 +67,7 @@ export const workloads: ReadonlyMap<string, Workload> = new Map(
     // The default sweep with one of its per-seed swarm knobs forced on in every seed.
     createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true }),
     createDiskLogWorkload(),
+    createLaneIsolationWorkload(),
   ].map((w) => [w.name, w]),
 );
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
@@ -76,6 +78,7 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
     ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
     createBrokerWorkload({ unhealedNetwork: true }),
+    createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
   ].map((w) => [w.name, w]),
 );
 
