@@ -226,7 +226,11 @@ class BrokerRun {
   private restart(): void {
     // The early crash's restart and a scheduled crash's may both be due: the first one starts it.
     if (this.node.broker !== undefined) return;
-    this.node.start();
+    // A start refused (a metadata read failed) is retried, as a supervisor restarts a process.
+    if (!this.node.start()) {
+      this.sim.scheduleAfter(this.swarm.between("restartRetryMs", 1, 100), "restart retry", () => this.restart());
+      return;
+    }
     this.admin.onRestart();
     for (const s of this.subscribers) this.resubscribe(s);
   }
@@ -323,7 +327,7 @@ class BrokerRun {
   private finish(): WorkloadOutcome {
     // A last crash and recovery on the healed disk: what survives must be checked.
     this.crash();
-    this.node.start();
+    if (!this.node.start()) this.fail("the broker refused to start on the healed disk");
     this.sim.runUntil(this.sim.nowMs + 100);
     const logs = new Map<PartitionKey, Map<number, string>>();
     for (const t of TARGETS) logs.set(t.key, this.readAll(t));
