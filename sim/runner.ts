@@ -64,9 +64,9 @@ export const DEFAULT_MAX_EVENTS = 1_000_000;
 export const workloads: ReadonlyMap<string, Workload> = new Map(
   [
     createBrokerWorkload(),
+    createDiskLogWorkload(),
     // The default sweep with one of its per-seed swarm knobs forced on in every seed.
     createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true }),
-    createDiskLogWorkload(),
     createLaneIsolationWorkload(),
   ].map((w) => [w.name, w]),
 );
