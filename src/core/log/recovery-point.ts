@@ -28,7 +28,7 @@ export function loadRecoveryPoint(reader: DiskReader, dir: string, events: LogEv
  * directory too (a lowered recovery point must be: a lagging one only makes recovery scan more).
  * A raised one is safe to write before the fdatasyncs that justify it complete only because it
  * rides the partition's lane behind them (docs/decisions.md, "The simulator": the loss once
- * blamed on this, broker seed 26, was a stale offset index).
+ * blamed on this, broker seed 26, was most likely a stale offset index).
  */
 export function recoveryPointOps(dir: string, offset: number, durable: boolean): DiskOp[] {
   return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)), durable);
