@@ -6,6 +6,7 @@ import { Simulation, type SimulationOptions } from "./simulation.js";
 import { createBrokerWorkload } from "./workloads/broker-workload.js";
 import { createDiskLogWorkload } from "./workloads/disk-log-workload.js";
 import { createRaftWorkload } from "./workloads/raft-workload.js";
+import { createLaneIsolationWorkload } from "./workloads/lane-isolation-workload.js";
 
 /** How long and how hard a workload runs. */
 export interface WorkloadOptions {
@@ -62,7 +63,14 @@ export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** The correct workloads: every seed of each must pass. */
 export const workloads: ReadonlyMap<string, Workload> = new Map(
-  [createBrokerWorkload(), createDiskLogWorkload(), createRaftWorkload()].map((w) => [w.name, w]),
+  [
+    createBrokerWorkload(),
+    createDiskLogWorkload(),
+    createRaftWorkload(),
+    // The default sweep with one of its per-seed swarm knobs forced on in every seed.
+    createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true }),
+    createLaneIsolationWorkload(),
+  ].map((w) => [w.name, w]),
 );
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
 
@@ -70,16 +78,15 @@ assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key
 export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
   [
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
-    ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
+    ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
     createBrokerWorkload({ unhealedNetwork: true }),
     ...(["commitPreviousTermByCount", "noPreVote", "noCheckQuorum", "voteWithoutPersist"] as const).map((plantedBug) => createRaftWorkload({ plantedBug })),
+    createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
   ].map((w) => [w.name, w]),
 );
 
 /** Workloads that fail on known product bugs (findings to fix, then move to `workloads`). */
-export const findingWorkloads: ReadonlyMap<string, Workload> = new Map(
-  [createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true })].map((w) => [w.name, w]),
-);
+export const findingWorkloads: ReadonlyMap<string, Workload> = new Map<string, Workload>();
 
 /** Looks a workload up in every registry. */
 export function findWorkload(name: string): Workload | undefined {

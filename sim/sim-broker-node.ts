@@ -49,13 +49,21 @@ export class SimBrokerNode {
     return { nowMs: this.sim.nowMs, wallNs: timestampNs(this.sim.wallNs()) };
   }
 
-  /** Starts (or restarts) the broker from what is on its disk. */
-  start(): void {
+  /**
+   * Starts (or restarts) the broker from what is on its disk; false (the broker stays down, as a
+   * process that exits at startup) when it refuses to start, e.g. its metadata read failed.
+   */
+  start(): boolean {
     assert(this.broker === undefined, "a simulated broker is started only when it is down");
-    const opened = Broker.open({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
-    this.broker = opened.broker;
-    this.runtime = new NodeRuntime(opened.broker, this.io(this.generation), runtimeBugs(this.config));
-    this.runtime.apply(opened.outputs);
+    const opened = Broker.recover({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
+    if (!opened.ok) {
+      this.sim.trace(`start refused ${this.config.serverId}: ${opened.error.message}`);
+      return false;
+    }
+    this.broker = opened.value.broker;
+    this.runtime = new NodeRuntime(opened.value.broker, this.io(this.generation), runtimeBugs(this.config));
+    this.runtime.apply(opened.value.outputs);
+    return true;
   }
 
   /** Power loss: the process dies and the disk keeps only what was durable. */

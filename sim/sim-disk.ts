@@ -30,6 +30,8 @@ export class SimDisk implements Disk {
   private readonly tree: SimTree;
   private readonly journal = new SimNsJournal();
   private seq = 0;
+  /** Path prefixes whose writes and fdatasyncs fail with EIO (per-file faults: one partition's disk region failed). */
+  private readonly failedPrefixes = new Set<string>();
 
   constructor(options: SimDiskOptions) {
     this.random = options.random;
@@ -41,6 +43,21 @@ export class SimDisk implements Disk {
   /** Changes some fault knobs; the others keep their values. */
   setFaults(f: Partial<SimDiskFaults>): void {
     this.faults = mergeSimDiskFaults(this.faults, f);
+  }
+
+  /** From now on every write and fdatasync of a path starting with `prefix` fails with EIO. */
+  failPaths(prefix: string): void {
+    this.failedPrefixes.add(prefix);
+  }
+
+  /** Writes and fdatasyncs under `prefix` work again. */
+  healPaths(prefix: string): void {
+    this.failedPrefixes.delete(prefix);
+  }
+
+  private failedPath(path: string): boolean {
+    for (const prefix of this.failedPrefixes) if (path.startsWith(prefix)) return true;
+    return false;
   }
 
   /** Creates an empty file, or truncates an existing one (a pending data op, like O_TRUNC). */
@@ -57,7 +74,7 @@ export class SimDisk implements Disk {
     this.changeNamespace("create", [this.change(parent, parentDir(path), name, file.id)]);
   }
 
-  /** Writes all chunks at `position`; ENOSPC (changing nothing) past capacityBytes. */
+  /** Writes all chunks at `position`; ENOSPC (changing nothing) past capacityBytes; EIO under a failed path (failPaths). */
   write(path: string, position: number, chunks: readonly Uint8Array[]): void {
     checkSimPath(path, false);
     assertInt(position, "write position", 0);
@@ -67,6 +84,7 @@ export class SimDisk implements Disk {
     if (length === 0) return;
     const growth = Math.max(0, position + length - file.current.size);
     const cap = this.faults.capacityBytes;
+    if (this.failedPath(path)) throw new DiskError("EIO", "write", path);
     if (cap !== undefined && growth > 0 && this.usedBytes() + growth > cap) throw new DiskError("ENOSPC", "write", path);
     const bytes = new Uint8Array(length);
     let at = 0;
@@ -95,7 +113,8 @@ export class SimDisk implements Disk {
   fdatasync(path: string): void {
     checkSimPath(path, false);
     const file = this.tree.fileAt("fdatasync", path);
-    if (this.draw("simDisk.fsyncError", this.faults.fsyncErrorPerMille)) {
+    // A failed path draws nothing, so the random streams of other seeds' runs are unchanged.
+    if (this.failedPath(path) || this.draw("simDisk.fsyncError", this.faults.fsyncErrorPerMille)) {
       for (const op of file.pending) op.doomed = true;
       throw new DiskError("EIO", "fdatasync", path);
     }

@@ -37,14 +37,15 @@ export class BrokerAdmin {
     private readonly api: ApiCaller,
     private readonly fail: (message: string) => void,
     private readonly onScratchDeleted: () => void,
-    compaction: boolean,
+    /** Compact the scratch stream: undefined draws it (half the seeds). */
+    compaction: boolean | undefined,
   ) {
     this.scratchCreate = {
       kind: "createStream", name: SCRATCH, subject: SCRATCH, group: "", replicationFactor: 1, partitions: 1,
       overrides: {
         retentionMaxMessages: swarm.pick("scratchRetentionMaxMessages", [0, 5, 50]),
         retentionMaxAgeMs: swarm.pick("scratchRetentionMaxAgeMs", [50, 1000, 3_600_000]),
-        compactEnabled: compaction && swarm.chance("scratchCompact", 1, 2),
+        compactEnabled: compaction ?? swarm.chance("scratchCompact", 1, 2),
         segmentMaxBytes: 512,
       },
     };

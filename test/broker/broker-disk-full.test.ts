@@ -84,6 +84,28 @@ test("a failed disk (EIO) on a partition's lane answers LEADER publishers too, t
   assert.equal(h.broker.view.failed, undefined, "the broker and its other lanes go on");
 });
 
+test("a partition stopped by EIO stays stopped through a pause and a resume, until a restart (broker seed 174)", () => {
+  const h = new BrokerHarness();
+  h.request(create("s"));
+  publish(h, "s", "kept", "LEADER");
+  h.failPersistWith = new DiskError("EIO", "fdatasync", "streams/s/0/00000000000000000000.log");
+  publish(h, "s", "doomed", "LEADER");
+  h.failPersistWith = undefined;
+  assert.ok(failedPartition(h, "s"));
+  // Reopened, the log would be read from pages the failed fdatasync may have dropped, and appended after them.
+  assert.ok(h.request({ kind: "pauseStream", name: "s", partitions: [], resumeAll: false }).ok);
+  assert.ok(failedPartition(h, "s"), "a pause keeps the failure");
+  h.request({ kind: "pauseStream", name: "s", partitions: [], resumeAll: false });
+  const resumed = h.subscribe({ stream: "s", partition: 0, resume: true });
+  assert.ok(failedPartition(h, "s"), "a resume does not reopen a failed partition");
+  assert.equal(resumed.result.ok ? "subscribed" : resumed.result.error.code, "DiskFailed");
+  publish(h, "s", "after", "LEADER");
+  assert.equal(acks(h).get("after"), undefined, "nothing is appended to it");
+  h.restart();
+  assert.equal(h.broker.view.partitions.get("s\u00000")?.role.kind, "leader", "a restart serves it again");
+  assert.deepEqual(values(h, "s"), [[0, "kept"]]);
+});
+
 test("a failed disk (EIO) on the metadata lane stops the broker", () => {
   const h = new BrokerHarness();
   h.failPersistWith = new DiskError("EIO", "fdatasync", "metadata.log");

@@ -1,7 +1,7 @@
 // The single-broker simulation (issue "single-node broker", Must show): the real broker core
-// under crashes, torn writes, fsync errors, a full disk and a faulty network (admin operations are
-// the finding workload broker-admin, docs/decisions.md "The simulator"),
-// 200 seeds per `npm test`, each ending with faults healed and every publish answered.
+// under crashes, torn writes, fsync and read errors, a full disk, a faulty network, admin ops
+// (pause, readonly, delete) and compaction (each drawn per seed; docs/decisions.md "The
+// simulator"), 200 seeds per `npm test`, each ending with faults healed and every publish answered.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runSeed } from "../../sim/runner.js";
@@ -12,7 +12,7 @@ test(`broker workload: ${SEEDS} seeds pass (acked survives, no gaps, no lost rea
   const failures: string[] = [];
   const keys = [
     "published", "acked", "delivered", "crashes", "ackErrors", "apiErrors", "retries", "natsDropped", "natsDuplicated",
-    "natsDisconnects", "natsLost", "syncedRecords",
+    "natsDisconnects", "natsLost", "syncedRecords", "readErrors", "pauses", "readonlys", "deletes",
   ] as const;
   const totals: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
   for (let seed = 1; seed <= SEEDS; seed++) {

@@ -1,6 +1,7 @@
-// Planted bugs of issue 11 (persist lanes and the node runtime): each must fail some seed of the
-// simulator sweep within 200 seeds, with the failure that names it; the clean sweep of the same
-// seeds passes (test/sim/broker-workload.test.ts).
+// Planted bugs of issue 11 (persist lanes, the node runtime, read errors as values): each must fail
+// some seed of the default simulator sweep (admin ops, compaction and read faults drawn per seed)
+// within 200 seeds, with the failure that names it; the same seed without the bug passes, and the
+// clean sweep of all 200 passes (test/sim/broker-workload.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runSeed } from "../../sim/runner.js";
@@ -10,6 +11,7 @@ const SEEDS = 200;
 const BUGS = [
   { workload: "broker-reply-before-persist", what: "a CreateStream answered before its op is durable", failure: /answered as created but is gone/ },
   { workload: "broker-ack-before-earlier-persist", what: "an ack released before an earlier persist of its lane", failure: /persist tokens complete in order within lane/ },
+  { workload: "broker-read-error-throws", what: "a read error thrown out of the step (a crash, not an answer)", failure: /^DiskError: read .*: E[A-Z]+$/ },
 ] as const;
 
 for (const bug of BUGS) {
@@ -25,6 +27,7 @@ for (const bug of BUGS) {
       assert.equal(clean.ok, true, clean.failure);
       assert.equal(runSeed(seed, { workload: bug.workload }).traceHash, r.traceHash, "the failing seed replays exactly");
     }
+    console.log(`${bug.workload}: first caught by seed ${String(caught)}`);
     assert.ok(caught !== undefined, `no seed of ${SEEDS} caught ${bug.workload}`);
   });
 }

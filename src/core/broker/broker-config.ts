@@ -50,10 +50,12 @@ export interface PlantedBugs {
   readonly ackBeforeEarlierPersist?: boolean;
   /** A disk read error (EIO) inside a step is thrown out of Broker.step, killing the process (the old behaviour). */
   readonly readErrorThrows?: boolean;
+  /** EIO on a partition's lane fail-stops the whole broker, not only that partition (lanes not isolated). */
+  readonly laneFailureStopsBroker?: boolean;
 }
 
 /** Names of the bug bank's switches, for parsing them from a test-only environment variable. */
 export const PLANTED_BUG_NAMES = [
   "ackBeforePersist", "deleteUnknownStreamDirs", "truncateBeforeRecoveryPoint", "noLeaderErrorAck",
-  "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows",
+  "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows", "laneFailureStopsBroker",
 ] as const satisfies readonly (keyof PlantedBugs)[];

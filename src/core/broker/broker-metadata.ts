@@ -109,7 +109,10 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   const existing = state.partitions.get(key);
   const snapshot = partitionSnapshot(stream, meta);
   existing?.updateMetadata(snapshot);
-  if (meta.paused || (existing !== undefined && existing.role.kind === "leader")) {
+  // A partition whose disk failed stays down until a restart, resume or not: reopening it would
+  // read pages a failed fdatasync may have dropped and append after them (broker seed 174).
+  const failed = existing?.role.kind === "offline" && existing.role.reason === "failed";
+  if (meta.paused || failed || (existing !== undefined && existing.role.kind === "leader")) {
     if (existing === undefined) state.partitions.set(key, new Partition(snapshot, undefined));
     return;
   }
@@ -164,7 +167,8 @@ export function stopPartition(state: BrokerState, stream: StreamMeta, meta: Part
     out.persist.push(...partition.log.close());
     partition.log = undefined;
   }
-  partition.role = { kind: "offline", reason };
+  // A pause does not clear a disk failure (a resume would then reopen the partition).
+  if (reason === "deleted" || partition.role.kind !== "offline" || partition.role.reason !== "failed") partition.role = { kind: "offline", reason };
   if (reason === "deleted") state.partitions.delete(key);
 }
 

@@ -89,7 +89,8 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   if (!isOutOfResources(error)) {
     // A failed partition lane stops that partition only; a failed metadata lane, the broker.
     const key = partitionKeyOfLane(lane);
-    return key === undefined ? failStop(state, token, error, time, out) : failStopPartition(state, key, token, error, time, out);
+    const stopsBroker = key === undefined || state.config.plantedBugs?.laneFailureStopsBroker === true;
+    return stopsBroker ? failStop(state, token, error, time, out) : failStopPartition(state, key, token, error, time, out);
   }
   const ctx = appendContext(state, out);
   const wasFull = state.diskFull;

@@ -2,8 +2,8 @@
 // owns the metadata state machine, the partitions this broker leads, and the subscriptions; the
 // driver owns sockets, files and timers (DESIGN.md, "The core contract").
 import { assert, assertNever } from "../assert.js";
-import { joinPath } from "../disk.js";
-import { ok, type Result } from "../errors.js";
+import { DiskError, joinPath } from "../disk.js";
+import { err, ok, type Result } from "../errors.js";
 import { recoverMetadata } from "../metadata/metadata-recovery.js";
 import { emptyOutputs, METADATA_LANE, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
 import { handlePeerMessage, type PeerMessage } from "../peers/peer-message.js";
@@ -46,11 +46,18 @@ export class Broker {
    * not ask for recovery (docs/decisions.md, "Metadata at startup").
    */
   static recover(deps: BrokerDeps, config: BrokerConfig, time: InputTime): Result<{ broker: Broker; outputs: BrokerOutputs }> {
-    const recovered = recoverMetadata(deps.reader, {
-      dataDir: config.dataDir, defaults: config.streamDefaults, serverId: config.serverId, recovery: config.metadataRecovery === true,
-      deleteUnknownStreamDirs: config.plantedBugs?.deleteUnknownStreamDirs === true, wallNs: time.wallNs,
-      ...(deps.crc32c !== undefined ? { crc: deps.crc32c } : {}),
-    });
+    let recovered: ReturnType<typeof recoverMetadata>;
+    try {
+      recovered = recoverMetadata(deps.reader, {
+        dataDir: config.dataDir, defaults: config.streamDefaults, serverId: config.serverId, recovery: config.metadataRecovery === true,
+        deleteUnknownStreamDirs: config.plantedBugs?.deleteUnknownStreamDirs === true, wallNs: time.wallNs,
+        ...(deps.crc32c !== undefined ? { crc: deps.crc32c } : {}),
+      });
+    } catch (e) {
+      // The disk refused a read of the metadata: the broker cannot start (said, not thrown).
+      if (!(e instanceof DiskError)) throw e;
+      return err("Internal", `cannot read the metadata: ${e.message}`);
+    }
     if (!recovered.ok) return recovered;
     const { metadata, log } = recovered.value;
     const out = emptyOutputs<BrokerEffect>();

@@ -234,10 +234,9 @@ export class CommitLog {
   /**
    * The ops that write the high watermark checkpoint and the recovery point checkpoint, each only
    * when it differs from what was last written (on the same timer, as Kafka's checkpoint thread
-   * writes both). The high watermark's does not sync the directory: it may lag (a lower high
-   * watermark after a crash is what the timer's interval allows anyway), and with a thousand
-   * partitions a directory fsync each per tick is most of the checkpoint's cost. The recovery
-   * point's does (see recoveryPointOps).
+   * writes both). Neither syncs the directory: both may lag (a lower high watermark after a crash
+   * is what the timer's interval allows anyway; a lower recovery point only scans more), and with
+   * a thousand partitions a directory fsync each per tick is most of the checkpoint's cost.
    */
   checkpointHighWatermark(): DiskOp[] {
     const ops = this.recoveryPointCheckpointOps();
@@ -246,11 +245,12 @@ export class CommitLog {
     return [...atomicWriteOps(joinPath(this.dir, HW_CHECKPOINT_FILE), textBytes(String(this.hw)), false), ...ops];
   }
 
-  /** The ops that durably write the recovery point checkpoint, when it differs from the one on disk. */
+  /** The ops that write the recovery point checkpoint, when it differs from the one on disk (durably when lowered). */
   private recoveryPointCheckpointOps(): DiskOp[] {
     if (this.recoveryPointOffset === this.checkpointedRecoveryPoint) return [];
+    const lowered = this.recoveryPointOffset < this.checkpointedRecoveryPoint;
     this.checkpointedRecoveryPoint = this.recoveryPointOffset;
-    return recoveryPointOps(this.dir, this.recoveryPointOffset);
+    return recoveryPointOps(this.dir, this.recoveryPointOffset, lowered);
   }
 
   /**
@@ -441,6 +441,8 @@ export class CommitLog {
       { kind: "truncate", path: segment.logPath, length: segment.sizeBytes },
       { kind: "fdatasync", path: segment.logPath },
       { kind: "truncate", path: segment.indexPath, length: keep * INDEX_ENTRY_BYTES },
+      // Durable: a cut entry that came back after a crash would describe the next record at its offset.
+      { kind: "fdatasync", path: segment.indexPath },
     );
     // Compaction may have left a gap below `offset`: a segment based at `offset` records the log end.
     if (this.logEndOffset < offset) ops.push(...this.roll(offset, segment.createdMs));

@@ -144,9 +144,12 @@ function loadSegment(ctx: LoadContext, base: number, nextBase: number, isLast: b
     ctx.events.push({ level: "warn", msg: "corrupt data below the recovery point kept, not truncated; readers that reach it get CorruptRecord", fields: { path: seg.logPath, defect: scan.defect, position: scan.validBytes, fromOffset: scan.lastOffset + 1 } });
   }
   // An index is derived data: rewrite it when the scan is clean, leave it as found next to damage.
+  // The rewrite is synced: entries of a lost tail must not come back after a crash, where they
+  // would describe the records later written at the same offsets and positions (trusted below
+  // the recovery point, a stale entry's size hid an acked record; broker-admin seed 165).
   if (scan.holes.length === 0 && !tailKept && !sameBytes(indexBytes, scan.indexBytes)) {
     if (nextBase <= ctx.scanFrom) ctx.events.push({ level: "warn", msg: "rebuilt segment index from its log", fields: { path: seg.indexPath } });
-    ctx.ops.push({ kind: "create", path: seg.indexPath }, { kind: "write", path: seg.indexPath, position: 0, chunks: [scan.indexBytes] });
+    ctx.ops.push({ kind: "create", path: seg.indexPath }, { kind: "write", path: seg.indexPath, position: 0, chunks: [scan.indexBytes] }, { kind: "fdatasync", path: seg.indexPath });
   }
   if (cut) {
     ctx.events.push({
@@ -177,6 +180,8 @@ function cutAfter(ctx: LoadContext, last: Segment, later: readonly number[]): vo
     { kind: "truncate", path: last.logPath, length: last.sizeBytes },
     { kind: "fdatasync", path: last.logPath },
     { kind: "truncate", path: last.indexPath, length: last.entries * INDEX_ENTRY_BYTES },
+    // Durable, so the cut entries never come back to describe the records written after them.
+    { kind: "fdatasync", path: last.indexPath },
   );
 }
 

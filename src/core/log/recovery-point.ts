@@ -24,12 +24,12 @@ export function loadRecoveryPoint(reader: DiskReader, dir: string, events: LogEv
 }
 
 /**
- * The ops that durably write `offset` as the recovery point of the log in `dir`. Always with a
- * directory sync: when a raised recovery point was written without one, the simulator (broker
- * workload, seed 26, under the persist-lanes runtime) lost an acknowledged record after a crash;
- * the cause is not yet pinned down (suspect: the point is raised when an fdatasync is issued, not
- * when it completes), so the lagging, cheaper write waits for that analysis.
+ * The ops that write `offset` as the recovery point of the log in `dir`; `durable` syncs the
+ * directory too (a lowered recovery point must be: a lagging one only makes recovery scan more).
+ * A raised one is safe to write before the fdatasyncs that justify it complete only because it
+ * rides the partition's lane behind them (docs/decisions.md, "The simulator": the loss once
+ * blamed on this, broker seed 26, was most likely a stale offset index).
  */
-export function recoveryPointOps(dir: string, offset: number): DiskOp[] {
-  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)));
+export function recoveryPointOps(dir: string, offset: number, durable: boolean): DiskOp[] {
+  return atomicWriteOps(joinPath(dir, RECOVERY_POINT_FILE), textBytes(String(offset)), durable);
 }
