@@ -78,8 +78,11 @@ export class BrokerDriver implements BrokerService {
   private readonly reads = new BoundedJobs(READS_MAX);
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
-  /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
-  private readyInputs: InputMaker[] = [];
+  /**
+   * Subscribers' work, after the queue's inputs, at most READY_SLICE_MS per turn: their
+   * subscriptionReady inputs and their reads' completions (each verifies and sends a chunk).
+   */
+  private readyWork: Array<() => void> = [];
   private readyHead = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -223,16 +226,18 @@ export class BrokerDriver implements BrokerService {
   private drain(): void {
     const sliceEnd = performance.now() + READY_SLICE_MS;
     while (!this.stopped && !this.shutdownStepped) {
-      let input = this.queue.next(this.time());
+      const input = this.queue.next(this.time());
       if (input === undefined) {
-        if (this.readyHead === this.readyInputs.length) break;
+        if (this.readyHead === this.readyWork.length) break;
         if (performance.now() > sliceEnd) {
           this.schedule(); // the rest in a later turn, after whatever arrives meanwhile
           break;
         }
-        input = this.readyInputs[this.readyHead++]!(this.time());
-        if (this.readyHead === this.readyInputs.length) this.readyInputs = [];
-        if (this.readyInputs.length === 0) this.readyHead = 0;
+        const work = this.readyWork[this.readyHead++]!;
+        if (this.readyHead === this.readyWork.length) this.readyWork = [];
+        if (this.readyWork.length === 0) this.readyHead = 0;
+        work();
+        continue;
       }
       this.runtime.step(input);
     }
@@ -265,9 +270,14 @@ export class BrokerDriver implements BrokerService {
       },
       read: (request, done) => {
         this.reads.run((release) => {
+          // Delivered with the subscribers' other work (after publishes, in slices); the slot is
+          // held until then, so at most READS_MAX chunks wait in memory.
           const finish = (result: Uint8Array | DiskError): void => {
-            done(result);
-            release();
+            this.readyWork.push(() => {
+              done(result);
+              release();
+            });
+            this.schedule();
           };
           try {
             this.disk.readAsync(request.path, request.position, request.length, finish);
@@ -373,7 +383,7 @@ export class BrokerDriver implements BrokerService {
       value: {
         startOffset: result.value.startOffset,
         ready: (maxBytes?: number) => {
-          this.readyInputs.push((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
+          this.readyWork.push(() => this.runtime.step({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...this.time() }));
           this.schedule();
         },
         cancel: () => {

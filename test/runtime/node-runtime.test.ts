@@ -142,13 +142,13 @@ test("a read runs after the groups staged before it in its lane, beside their fd
   assert.deepEqual(r.fed, ["readCompleted:1", "persisted:1"]);
 });
 
-test("a read in flight holds back a later remove, truncate or rename of its lane, not its writes; a failed read is readFailed", () => {
+test("a read in flight holds back a later remove, truncate or rename of its file, not its lane's writes or other files; a failed read is readFailed", () => {
   const r = rig();
   r.stepReads([], read("p1", 1));
-  r.stepWith(group("p1", 1, [write("b"), { kind: "remove", path: "a" }], "ack1"));
-  assert.deepEqual(r.started, ["p1:read", "p1:write"], "the write went beside the read; the remove waits for it");
+  r.stepWith(group("p1", 1, [write("b"), { kind: "rename", from: "c.tmp", to: "c" }, { kind: "remove", path: "a" }], "ack1"));
+  assert.deepEqual(r.started, ["p1:read", "p1:write", "p1:rename"], "the write and another file's rename went beside the read; the remove of its file waits for it");
   r.reads.shift()!.done(new DiskError("EIO", "read", "a"));
-  assert.deepEqual(r.started, ["p1:read", "p1:write", "p1:remove"]);
+  assert.deepEqual(r.started, ["p1:read", "p1:write", "p1:rename", "p1:remove"]);
   assert.deepEqual(r.fed, ["readFailed:1", "persisted:1"]);
 });
 

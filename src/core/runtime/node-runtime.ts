@@ -70,6 +70,8 @@ interface Lane<TReply> {
   inFlight: number;
   syncsInFlight: number;
   readsInFlight: number;
+  /** The files reads in flight read, with how many: only ops that change those files wait for them. */
+  readonly readPaths: Map<string, number>;
 }
 
 /**
@@ -82,6 +84,27 @@ function overlapsSyncs(lane: LaneId, op: DiskOp): boolean {
   // a torn tail, so a record must be durable before the next one is written (proposals are rare).
   if (lane === METADATA_LANE) return false;
   return op.kind === "write" || op.kind === "create" || op.kind === "fdatasync";
+}
+
+/** True when `op` would change (or drop the handle of) a file a read in flight in the lane reads. */
+function changesRead<TReply>(lane: Lane<TReply>, op: DiskOp): boolean {
+  if (lane.readPaths.size === 0) return false;
+  switch (op.kind) {
+    case "write":
+    case "fdatasync":
+    case "mkdir":
+    case "syncDir":
+      return false; // appends past what is read (reads stop at the high watermark), or no file data
+    case "rename":
+      return lane.readPaths.has(op.from) || lane.readPaths.has(op.to);
+    case "removeTree":
+      return [...lane.readPaths.keys()].some((p) => p === op.path || p.startsWith(`${op.path}/`));
+    case "create":
+    case "truncate":
+    case "remove":
+    case "close":
+      return lane.readPaths.has(op.path);
+  }
 }
 
 /** Steps a core and applies its outputs over an IO adapter. */
@@ -163,7 +186,7 @@ export class NodeRuntime<TInput, TReply> {
 
   private laneOf(id: LaneId): Lane<TReply> {
     let lane = this.lanes.get(id);
-    if (lane === undefined) this.lanes.set(id, (lane = { groups: [], inFlight: 0, syncsInFlight: 0, readsInFlight: 0 }));
+    if (lane === undefined) this.lanes.set(id, (lane = { groups: [], inFlight: 0, syncsInFlight: 0, readsInFlight: 0, readPaths: new Map() }));
     return lane;
   }
 
@@ -227,8 +250,9 @@ export class NodeRuntime<TInput, TReply> {
         return false;
       }
       const op = g.group.ops[g.next] as DiskOp;
-      // Reads in flight hold back only what could change the bytes they read (removes, renames, truncates).
+      // Reads in flight hold back only what could change the bytes they read (a remove, rename or truncate of their file).
       const writing = lane.inFlight - lane.readsInFlight;
+      if (changesRead(lane, op)) return false;
       if (op.kind === "fdatasync") {
         if (writing === 0) {
           this.start(id, lane, [g, ...this.parkedBehind(lane, i, op.path)], op);
@@ -243,7 +267,7 @@ export class NodeRuntime<TInput, TReply> {
         if (writing === lane.syncsInFlight && g.next === g.group.ops.length - 1) continue;
         return false;
       }
-      if (lane.inFlight === 0 || (writing === lane.syncsInFlight && overlapsSyncs(id, op))) {
+      if (writing === 0 || (writing === lane.syncsInFlight && overlapsSyncs(id, op))) {
         this.start(id, lane, [g], op);
         return true;
       }
@@ -265,12 +289,16 @@ export class NodeRuntime<TInput, TReply> {
     g.running = true;
     lane.inFlight++;
     lane.readsInFlight++;
+    lane.readPaths.set(read.path, (lane.readPaths.get(read.path) ?? 0) + 1);
     this.io.read(read, (result) => {
       if (this.stopped) return;
       g.running = false;
       g.done = true;
       lane.inFlight--;
       lane.readsInFlight--;
+      const left = (lane.readPaths.get(read.path) ?? 1) - 1;
+      if (left === 0) lane.readPaths.delete(read.path);
+      else lane.readPaths.set(read.path, left);
       if (result instanceof Uint8Array) g.bytes = result;
       else g.error = result;
       this.dirty.add(read.lane);
