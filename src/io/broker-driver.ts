@@ -233,15 +233,21 @@ export class BrokerDriver implements BrokerService {
           this.schedule(); // the rest in a later turn, after whatever arrives meanwhile
           break;
         }
-        const work = this.readyWork[this.readyHead++]!;
-        if (this.readyHead === this.readyWork.length) this.readyWork = [];
-        if (this.readyWork.length === 0) this.readyHead = 0;
-        work();
+        this.nextReadyWork()();
         continue;
       }
       this.runtime.step(input);
     }
+    // After the shutdown step, reads in flight must still come back: the logs' closes wait for them.
+    while (this.shutdownStepped && !this.stopped && this.readyHead < this.readyWork.length) this.nextReadyWork()();
     this.maybeShutdownDone();
+  }
+
+  private nextReadyWork(): () => void {
+    const work = this.readyWork[this.readyHead++]!;
+    if (this.readyHead === this.readyWork.length) this.readyWork = [];
+    if (this.readyWork.length === 0) this.readyHead = 0;
+    return work;
   }
 
   /** After the shutdown step, the stop waits for its persists (checkpoints, syncs) to complete. */
