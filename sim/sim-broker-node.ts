@@ -2,7 +2,7 @@
 // node runtime as production (src/core/runtime/node-runtime.ts). Only the IO differs: the ops
 // production runs in libuv's thread pool (fdatasync, large writes; isThreadPoolOp) complete after
 // a SimDisk latency through the event queue, everything else at once, as on production's event
-// loop. Inputs arriving at one virtual instant are stepped together (one natsMessages batch), like
+// loop; reads (production's fs.read in the thread pool) too, failing as the SimDisk's read faults say. Inputs arriving at one virtual instant are stepped together (one natsMessages batch), like
 // one event-loop turn, and the core keeps taking input while persists are in flight.
 import { assert } from "../src/core/assert.js";
 import { applyDiskOp, DiskError, type DiskOp } from "../src/core/disk.js";
@@ -116,6 +116,11 @@ export class SimBrokerNode {
           if (generation === this.generation) done(this.applyOp(op));
         });
       },
+      read: (request, done) => {
+        this.sim.scheduleAfter(this.disk.latencyMs("read"), `disk ${this.config.serverId} read`, () => {
+          if (generation === this.generation) done(this.readNow(request.path, request.position, request.length));
+        });
+      },
       stepped: (out) => {
         for (const l of out.log) this.sim.trace(`log ${this.config.serverId} ${l.level} ${l.msg}${l.level === "debug" || l.level === "info" || l.fields === undefined ? "" : ` ${describeFields(l.fields)}`}`);
       },
@@ -131,6 +136,15 @@ export class SimBrokerNode {
     try {
       applyDiskOp(this.disk, op);
       return undefined;
+    } catch (e) {
+      if (!(e instanceof DiskError)) throw e;
+      return e;
+    }
+  }
+
+  private readNow(path: string, position: number, length: number): Uint8Array | DiskError {
+    try {
+      return this.disk.read(path, position, length);
     } catch (e) {
       if (!(e instanceof DiskError)) throw e;
       return e;

@@ -270,7 +270,7 @@ export class SimDisk implements Disk {
   }
 
   /** A latency for an op of `kind`, uniform in 0..latencyMsMax (no draw when the maximum is 0). */
-  latencyMs(kind: DiskOp["kind"]): number {
+  latencyMs(kind: DiskOp["kind"] | "read"): number {
     const max = this.faults.latencyMsMax;
     return max === 0 ? 0 : this.random.int(`simDisk.latency.${kind}`, max + 1);
   }

@@ -101,6 +101,16 @@ export class BrokerHarness {
         }
         done(undefined);
       },
+      read: (request, done) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = this.disk.read(request.path, request.position, request.length);
+        } catch (e) {
+          if (!(e instanceof DiskError)) throw e;
+          return done(e);
+        }
+        done(bytes);
+      },
       stepped: () => undefined,
       natsSubscription: (change) => this.trackNats(change),
       send: (s) => void this.sent.push(s),

@@ -1,6 +1,8 @@
 // The Disk contract: what the drivers (NodeDisk in production, SimDisk in the simulator) execute
 // on behalf of the core. The core never calls a mutating method itself: it returns DiskOps, the
-// driver applies them in order and reports back. Reads may be called synchronously by the core.
+// driver applies them in order and reports back. Reads may be called synchronously by the core
+// only where docs/runtime.md ("Reads") says so (recovery, bounded compaction and repair steps); a
+// subscriber's chunk leaves the core as a ReadRequest output instead.
 //
 // Paths are relative, '/'-separated, and rooted at the disk (NodeDisk maps them under its data
 // directory). Every method is synchronous and throws DiskError on failure.

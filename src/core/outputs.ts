@@ -62,6 +62,25 @@ export type NatsSubscriptionChange =
   | { readonly kind: "natsSubscribe"; readonly sid: number; readonly subject: string; readonly queue: string }
   | { readonly kind: "natsUnsubscribe"; readonly sid: number };
 
+/**
+ * A disk read leaving the core (DESIGN.md: the core never waits on IO). The runtime runs it in
+ * `lane` after every persist group the core staged before it (so it never sees a partial write,
+ * a truncate or a rename the core already assumed), beside later groups' writes and fdatasyncs but
+ * never beside their removes, renames or truncates, and feeds back `readCompleted` or `readFailed`.
+ */
+export interface ReadRequest {
+  /** Echoed in the completion; reads have their own token space (they complete in any order). */
+  readonly token: number;
+  readonly lane: LaneId;
+  readonly path: string;
+  readonly position: number;
+  readonly length: number;
+  /** Tokens of other lanes' groups that must have completed first (a mixed step's barrier). */
+  readonly after: readonly number[];
+  /** What the bytes are for, for traces and logs (e.g. "subscription 7"). */
+  readonly purpose: string;
+}
+
 /** Everything one step asks the outside world to do. */
 export interface Outputs<TReply = never> {
   /**
@@ -85,11 +104,13 @@ export interface Outputs<TReply = never> {
   readonly log: LogEvent[];
   /** NATS subscription changes, in order, applied before `send` (see NatsSubscriptionChange). */
   readonly natsSubscriptions: NatsSubscriptionChange[];
+  /** Disk reads to run (see ReadRequest); their bytes come back as inputs. */
+  readonly reads: ReadRequest[];
 }
 
 /** A fresh, empty Outputs. */
 export function emptyOutputs<TReply = never>(): Outputs<TReply> {
-  return { persist: [], persists: [], sendAfterPersist: [], sendAfterLane: new Map(), replyAfterPersist: [], send: [], reply: [], log: [], natsSubscriptions: [] };
+  return { persist: [], persists: [], sendAfterPersist: [], sendAfterLane: new Map(), replyAfterPersist: [], send: [], reply: [], log: [], natsSubscriptions: [], reads: [] };
 }
 
 /** The clocks every input carries: monotonic time for timers, wall time for record timestamps. */
@@ -102,4 +123,7 @@ export interface InputTime {
 export type BaseInput =
   | ({ readonly kind: "tick" } & InputTime)
   | ({ readonly kind: "persisted"; readonly token: number } & InputTime)
-  | ({ readonly kind: "persistFailed"; readonly token: number; readonly error: DiskError } & InputTime);
+  | ({ readonly kind: "persistFailed"; readonly token: number; readonly error: DiskError } & InputTime)
+  /** A ReadRequest's bytes (shorter than asked at the end of the file). */
+  | ({ readonly kind: "readCompleted"; readonly token: number; readonly bytes: Uint8Array } & InputTime)
+  | ({ readonly kind: "readFailed"; readonly token: number; readonly error: DiskError } & InputTime);

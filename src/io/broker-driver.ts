@@ -4,7 +4,8 @@
 // runtime (src/core/runtime/node-runtime.ts), which applies the persist lanes and releases what
 // depended on them, the same loop the simulator runs. This file is its IO: an fdatasync, and the
 // write of a group commit under load, run in libuv's thread pool (isThreadPoolOp), other ops on
-// the event loop; the core keeps stepping while they are in flight.
+// the event loop; the core keeps stepping while they are in flight. Reads (a subscriber's next
+// chunk) run in the thread pool too, under the same bound.
 import type { NatsConnection } from "nats";
 import { Broker, type BrokerInput } from "../core/broker/broker.js";
 import type { ApiRequest, ApiResponse, BrokerEffect, SubscribeRequest } from "../core/broker/api-types.js";
@@ -13,7 +14,7 @@ import type { NatsDelivery } from "../core/broker/partition.js";
 import { failHeldReplies } from "../core/broker/failed-persist.js";
 import { BrokerInputQueue, type InputMaker } from "../core/broker/input-queue.js";
 import type { Crc32c } from "../core/crc32c.js";
-import { applyDiskOp, DiskError, type DiskOp } from "../core/disk.js";
+import { applyDiskOp, DiskError } from "../core/disk.js";
 import { NodeRuntime, runtimeBugs, type NodeIo } from "../core/runtime/node-runtime.js";
 import { isThreadPoolOp } from "../core/runtime/thread-pool-op.js";
 import type { Result } from "../core/errors.js";
@@ -23,6 +24,7 @@ import type { BrokerService, SubscriptionHandle, SubscriptionSink } from "./brok
 import { createWireCodec } from "./broker-wire-codec.js";
 import { mathRandom } from "./embedded-nats/math-random.js";
 import { logCoreEvents, type Logger } from "./logger.js";
+import { BoundedJobs } from "./bounded-jobs.js";
 import { NodeDisk } from "./node-disk.js";
 import type { DataPathSubscription, NatsDataPath } from "./nats-data-path/nats-data-path.js";
 import { NatsJsDataPath } from "./nats-data-path/nats-js-data-path.js";
@@ -47,6 +49,9 @@ export { THREAD_POOL_WRITE_MIN_BYTES } from "../core/runtime/thread-pool-op.js";
 /** Thread-pool disk ops in flight at once, over every lane (libuv runs 4 at a time). */
 const THREAD_POOL_OPS_MAX = 16;
 
+/** Reads in flight at once: fewer than libuv's 4 threads, so fdatasyncs always find one. */
+const READS_MAX = 2;
+
 /** What the driver needs to start. */
 export interface BrokerDriverOptions {
   /** Absolute path of the data directory (created if missing). */
@@ -64,14 +69,20 @@ export interface BrokerDriverOptions {
 export class BrokerDriver implements BrokerService {
   private readonly broker: Broker;
   private readonly runtime: NodeRuntime<BrokerInput, BrokerEffect>;
-  /** Thread-pool ops waiting for a slot (oldest from threadPoolHead), and how many run. */
-  private threadPoolWaiting: Array<{ op: DiskOp; done: (error: DiskError | undefined) => void }> = [];
-  private threadPoolHead = 0;
-  private threadPoolRunning = 0;
+  /**
+   * Thread-pool disk ops (each pins a descriptor while it runs: a checkpoint of 10,000 partition
+   * lanes must not pin 10,000; the pool has 4 threads anyway).
+   */
+  private readonly threadPool = new BoundedJobs(THREAD_POOL_OPS_MAX, () => this.maybeShutdownDone());
+  /** Reads, in a queue of their own: a herd of subscribers catching up never delays a group commit's fdatasync. */
+  private readonly reads = new BoundedJobs(READS_MAX);
   private readonly disk: NodeDisk;
   private readonly queue = new BrokerInputQueue();
-  /** subscriptionReady inputs, stepped after the queue's, at most READY_SLICE_MS per turn. */
-  private readyInputs: InputMaker[] = [];
+  /**
+   * Subscribers' work, after the queue's inputs, at most READY_SLICE_MS per turn: their
+   * subscriptionReady inputs and their reads' completions (each verifies and sends a chunk).
+   */
+  private readyWork: Array<() => void> = [];
   private readyHead = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -215,20 +226,28 @@ export class BrokerDriver implements BrokerService {
   private drain(): void {
     const sliceEnd = performance.now() + READY_SLICE_MS;
     while (!this.stopped && !this.shutdownStepped) {
-      let input = this.queue.next(this.time());
+      const input = this.queue.next(this.time());
       if (input === undefined) {
-        if (this.readyHead === this.readyInputs.length) break;
+        if (this.readyHead === this.readyWork.length) break;
         if (performance.now() > sliceEnd) {
           this.schedule(); // the rest in a later turn, after whatever arrives meanwhile
           break;
         }
-        input = this.readyInputs[this.readyHead++]!(this.time());
-        if (this.readyHead === this.readyInputs.length) this.readyInputs = [];
-        if (this.readyInputs.length === 0) this.readyHead = 0;
+        this.nextReadyWork()();
+        continue;
       }
       this.runtime.step(input);
     }
+    // After the shutdown step, reads in flight must still come back: the logs' closes wait for them.
+    while (this.shutdownStepped && !this.stopped && this.readyHead < this.readyWork.length) this.nextReadyWork()();
     this.maybeShutdownDone();
+  }
+
+  private nextReadyWork(): () => void {
+    const work = this.readyWork[this.readyHead++]!;
+    if (this.readyHead === this.readyWork.length) this.readyWork = [];
+    if (this.readyWork.length === 0) this.readyHead = 0;
+    return work;
   }
 
   /** After the shutdown step, the stop waits for its persists (checkpoints, syncs) to complete. */
@@ -242,8 +261,37 @@ export class BrokerDriver implements BrokerService {
       time: () => this.time(),
       startOp: (_lane, op, done) => {
         if (!isThreadPoolOp(op)) return done(this.applyNow(() => applyDiskOp(this.disk, op)));
-        this.threadPoolWaiting.push({ op, done });
-        this.startThreadPoolOps();
+        this.threadPool.run((release) => {
+          const finish = (error: DiskError | undefined): void => {
+            done(error);
+            release();
+          };
+          // Opening the file may fail at once (EMFILE): that is the op's outcome too.
+          const failed = this.applyNow(() => {
+            if (op.kind === "fdatasync") this.disk.fdatasyncAsync(op.path, finish);
+            else if (op.kind === "write") this.disk.writeAsync(op.path, op.position, op.chunks, finish);
+          });
+          if (failed !== undefined) finish(failed);
+        });
+      },
+      read: (request, done) => {
+        this.reads.run((release) => {
+          // Delivered with the subscribers' other work (after publishes, in slices); the slot is
+          // held until then, so at most READS_MAX chunks wait in memory.
+          const finish = (result: Uint8Array | DiskError): void => {
+            this.readyWork.push(() => {
+              done(result);
+              release();
+            });
+            this.schedule();
+          };
+          try {
+            this.disk.readAsync(request.path, request.position, request.length, finish);
+          } catch (e) {
+            if (!(e instanceof DiskError)) throw e;
+            finish(e);
+          }
+        });
       },
       stepped: (out) => {
         // The runtime applies out.natsSubscriptions right after this call.
@@ -272,33 +320,6 @@ export class BrokerDriver implements BrokerService {
     } catch (e) {
       if (e instanceof DiskError) return e;
       throw e;
-    }
-  }
-
-  /**
-   * Starts waiting thread-pool ops up to THREAD_POOL_OPS_MAX: each pins a descriptor while it runs,
-   * and a checkpoint of 10,000 partition lanes must not pin 10,000 (the pool has 4 threads anyway).
-   */
-  private startThreadPoolOps(): void {
-    while (this.threadPoolRunning < THREAD_POOL_OPS_MAX && this.threadPoolHead < this.threadPoolWaiting.length) {
-      const { op, done } = this.threadPoolWaiting[this.threadPoolHead++]!;
-      if (this.threadPoolHead === this.threadPoolWaiting.length) {
-        this.threadPoolWaiting = [];
-        this.threadPoolHead = 0;
-      }
-      this.threadPoolRunning++;
-      const finish = (error: DiskError | undefined): void => {
-        this.threadPoolRunning--;
-        done(error);
-        this.startThreadPoolOps();
-        this.maybeShutdownDone();
-      };
-      // Opening the file may fail at once (EMFILE): that is the op's outcome too.
-      const failed = this.applyNow(() => {
-        if (op.kind === "fdatasync") this.disk.fdatasyncAsync(op.path, finish);
-        else if (op.kind === "write") this.disk.writeAsync(op.path, op.position, op.chunks, finish);
-      });
-      if (failed !== undefined) finish(failed);
     }
   }
 
@@ -368,7 +389,7 @@ export class BrokerDriver implements BrokerService {
       value: {
         startOffset: result.value.startOffset,
         ready: (maxBytes?: number) => {
-          this.readyInputs.push((t) => ({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...t }));
+          this.readyWork.push(() => this.runtime.step({ kind: "subscriptionReady", subscriptionId: id, ...(maxBytes !== undefined ? { maxBytes } : {}), ...this.time() }));
           this.schedule();
         },
         cancel: () => {

@@ -100,6 +100,14 @@ export class NodeDisk implements Disk {
   /** Paths whose handle an operation in libuv's thread pool is using: never evicted meanwhile. */
   private readonly pinned = new Map<string, number>();
   /**
+   * Handles a read in the thread pool is using, by descriptor: reads do not wait for the lane's
+   * closes, removes and renames, so a close of such a handle waits for its reads (the number is
+   * never reused under a running read), and the read sees the file it started on.
+   */
+  private readonly reading = new Map<number, number>();
+  /** Handles closed (dropped from the cache) while reads used them: closed when the last read ends. */
+  private readonly closeAfterReads = new Set<number>();
+  /**
    * How many cached handles each directory has below it: renames and removes of a file (a
    * checkpoint's rename, thousands per tick) skip the scan of every cached handle.
    */
@@ -138,7 +146,7 @@ export class NodeDisk implements Disk {
     let left = count;
     for (const [p, fd] of this.fds) {
       if (left === 0) break;
-      if (this.pinned.has(p)) continue;
+      if (this.pinned.has(p) || this.reading.has(fd)) continue;
       this.forget(p);
       fs.closeSync(fd);
       left--;
@@ -208,14 +216,14 @@ export class NodeDisk implements Disk {
     const own = this.fds.get(path);
     if (own !== undefined) {
       this.forget(path);
-      fs.closeSync(own);
+      this.closeFd(own);
     }
     if (!this.handlesUnder.has(path)) return;
     const prefix = `${path}/`;
     for (const [p, fd] of [...this.fds]) {
       if (p.startsWith(prefix)) {
         this.forget(p);
-        fs.closeSync(fd);
+        this.closeFd(fd);
       }
     }
   }
@@ -400,7 +408,48 @@ export class NodeDisk implements Disk {
     const fd = this.fds.get(path);
     if (fd === undefined) return;
     this.forget(path);
-    fsCall("close", path, () => fs.closeSync(fd));
+    fsCall("close", path, () => this.closeFd(fd));
+  }
+
+  /** Closes a handle no longer cached, or leaves it to the last read still using it. */
+  private closeFd(fd: number): void {
+    if (this.reading.has(fd)) this.closeAfterReads.add(fd);
+    else fs.closeSync(fd);
+  }
+
+  /**
+   * read() in libuv's thread pool (looping on short reads until end of file), on the cached
+   * handle; `done` gets the bytes (short at end of file) or the DiskError it failed with.
+   */
+  readAsync(path: string, position: number, length: number, done: (result: Uint8Array | DiskError) => void): void {
+    assertInt(position, "read position", 0);
+    assertInt(length, "read length", 0);
+    const fd = this.fd("read", path);
+    this.reading.set(fd, (this.reading.get(fd) ?? 0) + 1);
+    const unfilled = Buffer.allocUnsafe(length);
+    const buf = new Uint8Array(unfilled.buffer, unfilled.byteOffset, length);
+    const finish = (result: Uint8Array | DiskError): void => {
+      const n = (this.reading.get(fd) ?? 1) - 1;
+      if (n > 0) this.reading.set(fd, n);
+      else {
+        this.reading.delete(fd);
+        if (this.closeAfterReads.delete(fd)) fs.close(fd, () => undefined);
+      }
+      done(result);
+    };
+    const step = (got: number): void => {
+      if (got === length) return finish(buf);
+      fs.read(fd, buf, got, length - got, position + got, (e, n) => {
+        if (e !== null) {
+          const error = toDiskError(e, "read", path);
+          if (!(error instanceof DiskError)) throw error;
+          return finish(error);
+        }
+        if (n === 0) return finish(length - got > SHRINK_SHORT_READ_BYTES ? buf.slice(0, got) : buf.subarray(0, got));
+        step(got + n);
+      });
+    };
+    step(0);
   }
 
   /** Closes every cached handle (shutdown). */

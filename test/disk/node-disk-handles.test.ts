@@ -80,3 +80,37 @@ test("out of descriptors: NodeDisk evicts and retries; when none can be had it i
   }
   assert.ok(new DiskError("EMFILE", "open", "x") instanceof DiskError);
 });
+
+test("readAsync reads in the thread pool; a remove, a close or an eviction while it runs leaves its descriptor open until it ends", { skip: !linux && "needs /proc/self/fd" }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "lbts-fd-read-"));
+  const disk = new NodeDisk(root, { maxOpenFiles: 2 });
+  const readAsync = (path: string, position: number, length: number) =>
+    new Promise<Uint8Array | DiskError>((resolve) => disk.readAsync(path, position, length, resolve));
+  try {
+    const bytes = new Uint8Array(1 << 20).map((_, i) => i % 251);
+    disk.create("a");
+    disk.write("a", 0, [bytes]);
+    const before = openFds();
+    const reading = readAsync("a", 0, bytes.length + 10); // past the end: short
+    disk.remove("a"); // the cached handle is dropped now, its descriptor closed after the read
+    for (let i = 0; i < 4; i++) disk.create(`b${i}`); // evictions, new descriptors: never the read's number
+    const got = await reading;
+    assert.ok(got instanceof Uint8Array);
+    assert.equal(got.length, bytes.length, "short at end of file");
+    assert.deepEqual(got, bytes, "the file it started on, whole");
+    await new Promise((r) => setTimeout(r, 50)); // the deferred close runs in the thread pool
+    assert.ok(openFds() - before <= 2, `descriptors left open: ${openFds() - before}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("readAsync of a missing file is a DiskError ENOENT thrown at once (the driver makes it the read's outcome)", () => {
+  const root = mkdtempSync(join(tmpdir(), "lbts-fd-read-"));
+  try {
+    const disk = new NodeDisk(root);
+    assert.throws(() => disk.readAsync("missing", 0, 1, () => undefined), (e: unknown) => e instanceof DiskError && e.code === "ENOENT");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

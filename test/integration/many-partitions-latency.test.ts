@@ -1,8 +1,10 @@
 // Integration (issue 11): with 1,024 partitions, FetchPartitionMetadata stays fast while the high
-// watermark checkpoints run (every 5 s) and another partition serves a catch-up read. Publishes
-// go to every partition so the high watermarks change between checkpoints. Before issue 11 each
-// checkpoint rewrote all 1,024 checkpoints (write, fdatasync, directory fsync) in one persist,
-// with nothing stepped meanwhile: the worst call took over a second.
+// watermark checkpoints run (every 5 s) and another partition serves a catch-up read from offset 0
+// of 64 MiB (its chunks are read in the thread pool and come back as inputs: no disk read inside a
+// step). Publishes go to every partition so the high watermarks change between checkpoints. Before
+// issue 11 each checkpoint rewrote all 1,024 checkpoints (write, fdatasync, directory fsync) in one
+// persist, with nothing stepped meanwhile: the worst call took over a second. The figures (p50,
+// p99, max) are printed always; the bounds are asserted when the machine is not oversubscribed.
 //
 // The data dir is a tmpfs the test mounts (root only). On ext4 an fdatasync here costs ~17 ms and
 // the driver steps nothing while a step's persist runs (one pipeline until persist lanes land), so
@@ -24,7 +26,7 @@ import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
 import { mountTmpfs, unmountTmpfs } from "../../jepsen-like/tmpfs.js";
 
 const PARTITIONS = 1024;
-const CATCH_UP_MESSAGES = 20_000;
+const CATCH_UP_MESSAGES = 65_536; // of 1 KiB: a 64 MiB partition read from offset 0
 const MEASURE_MS = 11_000; // more than two checkpoint intervals of 5 s
 const PUBLISHES_PER_TICK = 16; // every partition changes within 1.3 s, well inside a checkpoint interval
 const T = { timeout: 240_000 };
@@ -64,7 +66,7 @@ describe("1,024 partitions: FetchPartitionMetadata during checkpoints and a catc
     const none = { key: null, headers: [], ackInbox: "", correlationId: "", ackPolicy: AckPolicy.NONE };
     for (let i = 0; i < CATCH_UP_MESSAGES; i++) {
       env.nc.publish("big", encodePublishEnvelope({ ...none, value }));
-      if (i % 1000 === 999) await env.nc.flush();
+      if (i % 4096 === 4095) await env.nc.flush();
     }
     await env.nc.flush();
     // Everything published is in the log before the measurement starts (the read is a catch-up).
@@ -85,11 +87,16 @@ describe("1,024 partitions: FetchPartitionMetadata during checkpoints and a catc
         await sleep(20);
       }
     })();
-    const reader = new Worker(new URL("../../jepsen-like/catch-up-reader-worker.js", import.meta.url), { workerData: { grpcAddress: env.broker.grpcAddress, stream: "big", count: CATCH_UP_MESSAGES } });
-    const catchUp = new Promise<{ count: number; ms: number }>((resolve, reject) => {
+    // Catch-up reads from offset 0, one after another, for the whole measurement (across checkpoints).
+    const catchUpRead = () => new Promise<{ count: number; ms: number }>((resolve, reject) => {
+      const reader = new Worker(new URL("../../jepsen-like/catch-up-reader-worker.js", import.meta.url), { workerData: { grpcAddress: env.broker.grpcAddress, stream: "big", count: CATCH_UP_MESSAGES } });
       reader.once("message", resolve);
       reader.once("error", reject);
     });
+    const reads: Array<{ count: number; ms: number }> = [];
+    const catchUp = (async () => {
+      while (publishing) reads.push(await catchUpRead());
+    })();
 
     const latenciesMs: number[] = [];
     const end = performance.now() + MEASURE_MS;
@@ -102,7 +109,7 @@ describe("1,024 partitions: FetchPartitionMetadata during checkpoints and a catc
     }
     publishing = false;
     await publisher;
-    const read = await catchUp;
+    await catchUp;
     latenciesMs.sort((a, b) => a - b);
     const p50 = percentile(latenciesMs, 0.5);
     const p99 = percentile(latenciesMs, 0.99);
@@ -110,9 +117,11 @@ describe("1,024 partitions: FetchPartitionMetadata during checkpoints and a catc
     console.log(
       `# FetchPartitionMetadata over ${MEASURE_MS} ms with ${PARTITIONS} partitions: ${latenciesMs.length} calls, ` +
         `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; ${published} publishes; ` +
-        `catch-up read of ${read.count} records in ${read.ms.toFixed(0)} ms`,
+        `${reads.length} catch-up reads of ${CATCH_UP_MESSAGES} records (${((CATCH_UP_MESSAGES * value.length) / 2 ** 20).toFixed(0)} MiB) from offset 0, ` +
+        `in ${reads.map((r) => r.ms.toFixed(0)).join(", ")} ms`,
     );
-    assert.equal(read.count, CATCH_UP_MESSAGES, "the catch-up read completes");
+    assert.ok(reads.length >= 1, "a catch-up read ran");
+    for (const r of reads) assert.equal(r.count, CATCH_UP_MESSAGES, "each catch-up read completes");
     // More runnable processes than cores: the broker waits for a CPU, which no code change fixes
     // (profiles under load average 9 on 2 cores show the long gaps as single samples, not work).
     const load = loadavg()[0] ?? 0;

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DiskError, type DiskOp } from "../../src/core/disk.js";
-import { emptyOutputs, type BaseInput, type Outputs, type PersistGroup } from "../../src/core/outputs.js";
+import { emptyOutputs, type BaseInput, type Outputs, type PersistGroup, type ReadRequest } from "../../src/core/outputs.js";
 import { NodeRuntime, type RuntimeBugs } from "../../src/core/runtime/node-runtime.js";
 import { timeMs, timestampNs } from "../../src/core/types.js";
 
@@ -20,6 +20,7 @@ function rig(bugs: RuntimeBugs = {}) {
   const sent: string[] = [];
   const started: string[] = [];
   const syncs: Array<{ op: DiskOp; done: (e: DiskError | undefined) => void }> = [];
+  const reads: Array<{ request: ReadRequest; done: (result: Uint8Array | DiskError) => void }> = [];
   let next: Outputs<string> = emptyOutputs<string>();
   const core = {
     step: (input: BaseInput): Outputs<string> => {
@@ -37,6 +38,10 @@ function rig(bugs: RuntimeBugs = {}) {
       if (op.kind === "fdatasync") syncs.push({ op, done });
       else done(undefined);
     },
+    read: (request, done) => {
+      started.push(`${request.lane}:read`);
+      reads.push({ request, done });
+    },
     stepped: () => undefined,
     natsSubscription: () => undefined,
     send: (s) => void sent.push(s.subject),
@@ -48,7 +53,11 @@ function rig(bugs: RuntimeBugs = {}) {
     next = { ...emptyOutputs<string>(), persists: groups };
     runtime.step({ kind: "tick", nowMs: timeMs(0), wallNs: timestampNs(0n) });
   };
-  return { runtime, fed, sent, started, syncs, stepWith };
+  const stepReads = (groups: PersistGroup<string>[], ...requests: ReadRequest[]): void => {
+    next = { ...emptyOutputs<string>(), persists: groups, reads: requests };
+    runtime.step({ kind: "tick", nowMs: timeMs(0), wallNs: timestampNs(0n) });
+  };
+  return { runtime, fed, sent, started, syncs, reads, stepWith, stepReads };
 }
 
 test("within a lane: the next group's write overlaps the fdatasync in flight; its ack waits for the earlier group", () => {
@@ -119,4 +128,38 @@ test("planted ackBeforeEarlierPersist: a later group's ack goes out before the e
   assert.equal(r.syncs.length, 2, "the bug runs the lane's fdatasyncs side by side");
   r.syncs[1]!.done(undefined);
   assert.deepEqual(r.sent, ["ack2"], "caught: the ack left before token 1 completed");
+});
+
+const read = (lane: string, token: number, after: number[] = []): ReadRequest => ({ token, lane, path: "a", position: 0, length: 1, after, purpose: "test" });
+
+test("a read runs after the groups staged before it in its lane, beside their fdatasync; it completes in any order", () => {
+  const r = rig();
+  r.stepReads([group("p1", 1, [write("a"), sync("a")], "ack1")], read("p1", 1));
+  assert.deepEqual(r.started, ["p1:write", "p1:fdatasync", "p1:read"], "the read waits for the write, not for the fdatasync");
+  r.reads.shift()!.done(new Uint8Array([7]));
+  assert.deepEqual(r.fed, ["readCompleted:1"], "the read came back before the earlier group's persist");
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.fed, ["readCompleted:1", "persisted:1"]);
+});
+
+test("a read in flight holds back a later remove, truncate or rename of its file, not its lane's writes or other files; a failed read is readFailed", () => {
+  const r = rig();
+  r.stepReads([], read("p1", 1));
+  r.stepWith(group("p1", 1, [write("b"), { kind: "rename", from: "c.tmp", to: "c" }, { kind: "remove", path: "a" }], "ack1"));
+  assert.deepEqual(r.started, ["p1:read", "p1:write", "p1:rename"], "the write and another file's rename went beside the read; the remove of its file waits for it");
+  r.reads.shift()!.done(new DiskError("EIO", "read", "a"));
+  assert.deepEqual(r.started, ["p1:read", "p1:write", "p1:rename", "p1:remove"]);
+  assert.deepEqual(r.fed, ["readFailed:1", "persisted:1"]);
+});
+
+test("a read waits for its barrier token of another lane; a failed earlier group does not fail it", () => {
+  const r = rig();
+  r.stepWith(group("metadata", 1, [sync("m")], "m1"));
+  r.stepReads([group("p1", 2, [{ kind: "truncate", path: "a", length: 0 }, sync("a")], "ack2", [1])], read("p1", 1, [1]));
+  assert.deepEqual(r.started, ["metadata:fdatasync"], "the partition lane waits for the barrier");
+  r.syncs.shift()!.done(undefined);
+  assert.deepEqual(r.started, ["metadata:fdatasync", "p1:truncate", "p1:fdatasync", "p1:read"], "after the truncate, beside the fdatasync");
+  r.syncs.shift()!.done(new DiskError("EIO", "fdatasync", "a"));
+  r.reads.shift()!.done(new Uint8Array(0));
+  assert.deepEqual(r.fed, ["persisted:1", "persistFailed:2", "readCompleted:1"]);
 });

@@ -79,6 +79,10 @@ export interface BrokerState {
   readonly dirty: Set<Partition>;
   nextSid: number;
   nextToken: number;
+  /** The next read's token (reads have their own token space: they complete in any order). */
+  nextReadToken: number;
+  /** The subscription each read in flight is for, by read token. */
+  readonly reads: Map<number, number>;
   /** Tokens handed out and not yet completed, per lane, oldest first (a lane completes them in order). */
   readonly laneTokens: Map<LaneId, number[]>;
   /** The lane and ops of each in-flight token: when one fails, they say which partitions need a repair. */

@@ -15,7 +15,7 @@ import type { BrokerConfig } from "./broker-config.js";
 import { commitDurableMetadata, failPendingAnswers } from "./broker-commit.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
-import { pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
+import { onReadCompleted, onReadFailed, pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
 import { groupByLane } from "./persist-lanes.js";
 import { appendDeliveries, onPersistFailed, onPersisted, onTimer } from "./broker-writes.js";
 import type { NatsDelivery } from "./partition.js";
@@ -66,7 +66,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, metadataLog: log, proposals: [], partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
+      subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, nextReadToken: 1, reads: new Map(), laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
     };
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
@@ -105,6 +105,12 @@ export class Broker {
         if (metadataLane) failPendingAnswers(s, input.error, out);
         break;
       }
+      case "readCompleted":
+        onReadCompleted(s, input.token, input.bytes, out);
+        break;
+      case "readFailed":
+        onReadFailed(s, input.token, input.error, out);
+        break;
       case "natsMessages":
         if (!s.stopped && s.failed === undefined) appendDeliveries(s, input.messages, input, out);
         break;

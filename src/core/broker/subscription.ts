@@ -1,11 +1,13 @@
 // Subscriptions: where a Subscribe starts and stops (spec §1 start/stop positions), and handing
 // committed records to the subscriber one bounded chunk at a time. A subscription only gets a new
 // chunk after its shell says the previous one was written (flow control), so a catch-up read of a
-// million records never buffers without bound.
+// million records never buffers without bound. A chunk is read from disk outside the step: the
+// pump plans the read, it leaves as an output, and its bytes come back as an input (deliverRead).
 import { err, ok, type OperatingError, type Result } from "../errors.js";
 import type { CommitLog } from "../log/commit-log.js";
 import { offset, timestampNs, type Offset } from "../types.js";
 import type { StoredRecords } from "../log/stored-records.js";
+import type { ReadPlan } from "../log/log-reader.js";
 import type { SubscribeRequest } from "./api-types.js";
 
 /** A live subscription to one partition. */
@@ -22,6 +24,8 @@ export interface Subscription {
   ready: boolean;
   /** How many bytes the shell can take in that chunk (undefined: the configured batch size). */
   readyBytes: number | undefined;
+  /** The read in flight for the next chunk (its token, what it reads, and the log it planned on). */
+  reading: { readonly token: number; readonly plan: ReadPlan; readonly log: CommitLog } | undefined;
 }
 
 /**
@@ -92,12 +96,13 @@ function resolveStop(request: SubscribeRequest, log: CommitLog): Result<Offset |
 /** The outcome of pumping one subscription. */
 export type PumpResult =
   | { readonly kind: "idle" }
+  | { readonly kind: "read"; readonly plan: ReadPlan }
   | { readonly kind: "records"; readonly records: StoredRecords; readonly end?: OperatingError }
   | { readonly kind: "end"; readonly error: OperatingError };
 
 /**
- * Gives a ready subscription its next chunk of committed records (at most `maxBytes`), and says
- * when it has reached its stop offset or the end of a readonly partition.
+ * Plans a ready subscription's next chunk of committed records (at most `maxBytes`; its bytes go to
+ * deliverRead), or says it has reached its stop offset or the end of a readonly partition.
  */
 export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: boolean, maxBytes: number): PumpResult {
   if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "end", error: stopReached() };
@@ -106,12 +111,20 @@ export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: bo
     if (readonly && log.newestOffset === hw) return { kind: "end", error: readonlyEnd() };
     return { kind: "idle" };
   }
-  if (!sub.ready) return { kind: "idle" };
+  if (!sub.ready || sub.reading !== undefined) return { kind: "idle" };
   // Compaction and retention may have removed offsets: start at the oldest still kept.
   if (sub.nextOffset < log.oldestOffset) sub.nextOffset = log.oldestOffset;
   const last = sub.stopOffset === undefined ? hw : offset(Math.min(hw, sub.stopOffset));
-  const read = log.read(sub.nextOffset, last, maxBytes, "stored");
-  if (!read.ok) return { kind: "end", error: { code: "Internal", message: `read failed: ${read.error.message}` } };
+  const plan = log.planRead(sub.nextOffset, last, maxBytes);
+  if (!plan.ok) return { kind: "end", error: readFailed(plan.error.message) };
+  return plan.value === undefined ? { kind: "idle" } : { kind: "read", plan: plan.value };
+}
+
+/** A planned read's bytes came back: hands the records on (and says when the subscription ends with them). */
+export function deliverRead(sub: Subscription, log: CommitLog, readonly: boolean, plan: ReadPlan, bytes: Uint8Array): PumpResult {
+  const read = log.readPlanned(plan, bytes, "stored");
+  if (!read.ok) return { kind: "end", error: readFailed(read.error.message) };
+  const hw = log.highWatermark;
   if (read.value.count === 0) return { kind: "idle" };
   sub.nextOffset = read.value.nextOffset;
   sub.ready = false;
@@ -119,6 +132,11 @@ export function pumpSubscription(sub: Subscription, log: CommitLog, readonly: bo
   if (sub.stopOffset !== undefined && sub.nextOffset > sub.stopOffset) return { kind: "records", records, end: stopReached() };
   if (readonly && sub.nextOffset > hw && log.newestOffset === hw) return { kind: "records", records, end: readonlyEnd() };
   return { kind: "records", records };
+}
+
+/** How a subscription ends when its next chunk cannot be read (the disk refused, or a corrupt record). */
+export function readFailed(reason: string): OperatingError {
+  return { code: "Internal", message: `read failed: ${reason}` };
 }
 
 function readonlyEnd(): OperatingError {

@@ -19,8 +19,8 @@ import { LeaderEpochCache, parseEpochCheckpoint } from "./leader-epoch-cache.js"
 import { LogCompaction } from "./log-compactor.js";
 import type { LogConfig } from "./log-config.js";
 import { validateLogConfig } from "./log-config.js";
-import type { ReadMode, ReadResult } from "./log-reader.js";
-import { readRecords, segmentFor } from "./log-reader.js";
+import type { ReadMode, ReadPlan, ReadResult } from "./log-reader.js";
+import { finishRead, planRead, readRecords, segmentFor } from "./log-reader.js";
 import { CLEAN_SHUTDOWN_FILE, epochStartsFromLog, recoverSegments } from "./log-recovery.js";
 import { retainedFrom } from "./log-retention.js";
 import { INDEX_ENTRY_BYTES } from "./offset-index.js";
@@ -387,15 +387,10 @@ export class CommitLog {
    * that forwards records as stored); a corrupt first record is a CorruptRecord error.
    */
   read(startOffset: Offset, maxOffsetInclusive: Offset, maxBytes: number, mode: ReadMode = "decoded"): Result<ReadResult> {
-    assert(!this.closed, "CommitLog: read after close");
-    const start = Math.max(startOffset, this.oldestOffset);
-    // A read stops before damaged offsets, and a read that starts in them is an error.
-    const upper = Math.min(maxOffsetInclusive, this.newestOffset, nextDamagedFrom(this.damaged, start) - 1);
+    const range = this.readRange(startOffset, maxOffsetInclusive);
+    if (!range.ok) return range;
+    const [start, upper] = range.value;
     if (start > upper) return ok({ records: [], bytes: new Uint8Array(0), count: 0, nextOffset: start as Offset });
-    const damage = damagedRangeAt(this.damaged, start);
-    if (damage !== undefined) {
-      return err("CorruptRecord", `corrupt record: offset ${start} of the log in ${this.dir} is unreadable (offsets ${damage.from} to ${damage.to - 1}: ${damage.reason})`);
-    }
     try {
       return readRecords(this.reader, this.segments, start, upper, maxBytes, this.crc32c, mode);
     } catch (e) {
@@ -403,6 +398,35 @@ export class CommitLog {
       // The disk refused the read (EIO, or EMFILE after NodeDisk's retry): an answer, not a crash.
       return err("Internal", `read failed: ${e.message}`);
     }
+  }
+
+  /**
+   * read() without the disk: the one file range to read for the records from `startOffset`
+   * (undefined: none to read yet); hand its bytes to readPlanned. The core's read path
+   * (subscriptions): the read leaves the step as an output and its bytes come back as an input.
+   */
+  planRead(startOffset: Offset, maxOffsetInclusive: Offset, maxBytes: number): Result<ReadPlan | undefined> {
+    const range = this.readRange(startOffset, maxOffsetInclusive);
+    if (!range.ok) return range;
+    const [start, upper] = range.value;
+    return ok(start > upper ? undefined : planRead(this.segments, start, upper, maxBytes));
+  }
+
+  /** The verified records of a planned read's bytes (CorruptRecord when the first is bad). */
+  readPlanned(plan: ReadPlan, bytes: Uint8Array, mode: ReadMode = "decoded"): Result<ReadResult> {
+    return finishRead(plan, bytes, plan.segment.index.offsetAt(plan.first), this.crc32c, mode);
+  }
+
+  /** [start, upper] to read: from the oldest offset kept, stopping before damaged offsets (a read that starts in them is an error). */
+  private readRange(startOffset: Offset, maxOffsetInclusive: Offset): Result<readonly [number, number]> {
+    assert(!this.closed, "CommitLog: read after close");
+    const start = Math.max(startOffset, this.oldestOffset);
+    const upper = Math.min(maxOffsetInclusive, this.newestOffset, nextDamagedFrom(this.damaged, start) - 1);
+    const damage = start > upper ? undefined : damagedRangeAt(this.damaged, start);
+    if (damage !== undefined) {
+      return err("CorruptRecord", `corrupt record: offset ${start} of the log in ${this.dir} is unreadable (offsets ${damage.from} to ${damage.to - 1}: ${damage.reason})`);
+    }
+    return ok([start, upper]);
   }
 
   /** The first offset whose record timestamp is >= `timestampNs`, or logEndOffset when none is. */

@@ -141,3 +141,50 @@ export function readRecords(
   if (acc.corrupt !== undefined && acc.count === 0) return err("CorruptRecord", `corrupt record: ${acc.corrupt}`);
   return ok(acc.result(startOffset));
 }
+
+/**
+ * One disk read of a log: entries [first, end) of one segment, the file range holding them.
+ * Held by the caller until the bytes come back (the segment's index stays as it was: a segment is
+ * never changed in place below the high watermark; compaction and truncation replace the log's
+ * segments or the whole log).
+ */
+export interface ReadPlan {
+  readonly segment: Segment;
+  readonly first: number;
+  readonly end: number;
+  readonly path: string;
+  readonly position: number;
+  readonly length: number;
+}
+
+/**
+ * The read that starts at `startOffset` (at most `maxBytes`, at least one record, never past the
+ * end of its segment: a chunk does not cross segments), or undefined when nothing is there to read.
+ */
+export function planRead(segments: readonly Segment[], startOffset: number, maxOffsetInclusive: number, maxBytes: number): ReadPlan | undefined {
+  for (let s = segmentFor(segments, startOffset); s < segments.length; s++) {
+    const segment = segments[s] as Segment;
+    const first = segment.index.findOffset(startOffset);
+    const end = spanOf(segment, first, maxOffsetInclusive, maxBytes, true);
+    if (end > first) {
+      const position = segment.index.positionAt(first);
+      const to = end < segment.entries ? segment.index.positionAt(end) : segment.sizeBytes;
+      return { segment, first, end, path: segment.logPath, position, length: to - position };
+    }
+    // Past this segment's last entry (compaction may leave a segment ending early): the next one.
+    if (first < segment.entries) return undefined;
+  }
+  return undefined;
+}
+
+/** Verifies a planned read's bytes as readRecords does; a corrupt first record is a CorruptRecord error. */
+export function finishRead(plan: ReadPlan, bytes: Uint8Array, startOffset: number, crc32c: Crc32c, mode: ReadMode): Result<ReadResult> {
+  const acc = new ReadAccumulator(mode);
+  if (bytes.length < plan.length) {
+    acc.corrupt = `short read at ${plan.path} position ${plan.position}: ${bytes.length} of ${plan.length} bytes`;
+  } else {
+    acc.take(plan.segment, plan.first, plan.end, bytes, crc32c);
+  }
+  if (acc.corrupt !== undefined && acc.count === 0) return err("CorruptRecord", `corrupt record: ${acc.corrupt}`);
+  return ok(acc.result(startOffset));
+}
