@@ -11,7 +11,8 @@ const USAGE = `usage: npm run sim -- [--seed N] [--seeds K] [--workload NAME] [-
   --duration-ms MS virtual duration per seed (default: the workload's, else ${DEFAULT_DURATION_MS})
   --json           one JSON line per seed
   --trace          also print each seed's trace lines (what the trace hash covers)
-  --list           list the workloads and exit`;
+  --list           list the workloads and exit
+  --quiet          print only failing seeds and a one-line summary (long sweeps)`;
 
 interface CliOptions {
   readonly seed: number;
@@ -21,6 +22,7 @@ interface CliOptions {
   readonly json: boolean;
   readonly trace: boolean;
   readonly list: boolean;
+  readonly quiet: boolean;
 }
 
 function parseInteger(name: string, text: string | undefined, fallback: number, min: number): number {
@@ -45,6 +47,7 @@ function parseCli(argv: readonly string[]): CliOptions {
       json: { type: "boolean", default: false },
       trace: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -60,6 +63,7 @@ function parseCli(argv: readonly string[]): CliOptions {
     json: values.json,
     trace: values.trace,
     list: values.list,
+    quiet: values.quiet,
   };
 }
 
@@ -105,10 +109,11 @@ function main(argv: readonly string[]): number {
     const { result, sim } = runSeedDetailed(seed, { workload: options.workload, keepTrace: options.trace, ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }) });
     const wallMs = Math.round(performance.now() - startedMs);
     for (const line of sim.traceLines ?? []) console.log(`  ${line}`);
-    printResult(result, wallMs, options.json);
+    if (!options.quiet || !result.ok) printResult(result, wallMs, options.json);
     if (!result.ok) failed++;
   }
   if (failed > 0) console.error(`${failed} of ${options.seeds} seeds failed`);
+  else if (options.quiet) console.log(`${options.workload}: seeds ${options.seed}..${options.seed + options.seeds - 1} passed`);
   return failed > 0 ? 1 : 0;
 }
 
