@@ -449,11 +449,12 @@ export class CommitLog {
       return err("OffsetOutOfRange", `cannot truncate to ${offset}: below the log start ${this.oldestOffset}`);
     }
     if (offset >= this.logEndOffset) return ok([]);
+    const ops: DiskOp[] = this.flushIndexOps();
     // A compaction under way, or the memory of the last one, describes records about to go.
+    this.compaction?.run.abandon(ops);
     this.compaction = undefined;
     this.compactedAt = undefined;
     const k = segmentFor(this.segments, offset);
-    const ops: DiskOp[] = this.flushIndexOps();
     for (const gone of this.segments.splice(k + 1).reverse()) {
       ops.push(...this.forgetOps(gone), { kind: "remove", path: gone.logPath }, { kind: "remove", path: gone.indexPath }, { kind: "syncDir", path: this.dir });
     }
@@ -511,6 +512,7 @@ export class CommitLog {
     if (this.config.compactEnabled && this.hw >= 0 && this.segments.length > 1 && this.damaged.length === 0) {
       more = this.compactStep(ops, events);
     } else {
+      this.compaction?.run.abandon(ops);
       this.compaction = undefined;
     }
     return { ops, events, more };
@@ -543,6 +545,7 @@ export class CommitLog {
       step = compaction.run.step(this.reader, this.segments, ops, this.config.compactionStepBytes);
     } catch (e) {
       if (!(e instanceof DiskError) || this.config.readErrorThrows === true) throw e;
+      compaction.run.abandon(ops);
       events.push({ level: "error", msg: "compaction skipped: a segment could not be read", fields: { dir: this.dir, error: e.message } });
       return false;
     }
@@ -574,6 +577,8 @@ export class CommitLog {
   close(): DiskOp[] {
     assert(!this.closed, "CommitLog: closed twice");
     const ops = this.syncOps();
+    this.compaction?.run.abandon(ops);
+    this.compaction = undefined;
     for (const path of this.unsyncedIndexes) ops.push({ kind: "fdatasync", path });
     this.unsyncedIndexes.clear();
     ops.push(...this.checkpointHighWatermark());

@@ -28,7 +28,7 @@ export interface LogConfig {
   readonly crc32c?: Crc32c;
   /** Planted bug (test only): recovery cuts the log at the first bad record anywhere, as it once did. */
   readonly truncateBeforeRecoveryPoint?: boolean;
-  /** Segment bytes one compaction step reads (at least one segment); default COMPACTION_STEP_BYTES. */
+  /** Record bytes one compaction step reads (more only for one larger record); default COMPACTION_STEP_BYTES. */
   readonly compactionStepBytes?: number;
   /** Planted bug (test only): a read's DiskError is thrown out of the log (the old crash) instead of returned. */
   readonly readErrorThrows?: boolean;
