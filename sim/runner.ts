@@ -80,6 +80,7 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     ...(["ackBeforeSync", "noRecoveryTruncate", "trustPagesAfterFsyncError"] as const).map((plantedBug) => createDiskLogWorkload({ plantedBug })),
     ...(["ackBeforePersist", "replyBeforePersist", "ackBeforeEarlierPersist", "readErrorThrows"] as const).map((plantedBug) => createBrokerWorkload({ plantedBug })),
     createBrokerWorkload({ unhealedNetwork: true }),
+    createBrokerWorkload({ plantedBug: "replyBeforePersist", answeredCreatesCheck: false }),
     ...(["commitPreviousTermByCount", "noPreVote", "noCheckQuorum", "voteWithoutPersist"] as const).map((plantedBug) => createRaftWorkload({ plantedBug })),
     createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
   ].map((w) => [w.name, w]),

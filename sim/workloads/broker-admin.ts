@@ -4,6 +4,8 @@
 // compaction, whose offsets therefore start over). Healing makes every partition writable again.
 import type { ApiRequest, ApiResponse } from "../../src/core/broker/api-types.js";
 import type { Result } from "../../src/core/errors.js";
+import { checkLinearizable, type Operation } from "../checkers/linearizability.js";
+import { streamRegistryModel, type StreamRegistryInput, type StreamRegistryOutput } from "../checkers/stream-registry-model.js";
 import type { SimRandom } from "../sim-random.js";
 import type { Simulation } from "../simulation.js";
 import type { ApiCaller } from "./broker-clients.js";
@@ -30,6 +32,8 @@ export class BrokerAdmin {
    * must exist after every restart. The scratch stream is left out, its deletes race its creates.
    */
   readonly answeredCreates = new Set<string>();
+  /** Every CreateStream and DeleteStream with its answer (none: unknown), for the linearizability check. */
+  private readonly history: StreamOp[] = [];
 
   constructor(
     private readonly sim: Simulation,
@@ -105,8 +109,22 @@ export class BrokerAdmin {
     }
   }
 
+  /**
+   * Adds a read of every stream name as the recovered broker has it, then checks the creates and
+   * deletes of the run (unanswered ones: unknown outcome) against the stream-name model.
+   */
+  checkLinearizable(exists: (name: string) => boolean): string | undefined {
+    const atMs = this.sim.nowMs;
+    for (const s of STREAMS) this.history.push({ clientId: "final", input: { kind: "read", name: s.name }, output: exists(s.name) ? "found" : "notFound", callMs: atMs, returnMs: atMs });
+    const report = checkLinearizable(streamRegistryModel, this.history);
+    const bad = report.partitions.find((p) => p.result !== "ok");
+    return bad === undefined ? undefined : `stream metadata not linearizable (${bad.result}) for ${bad.partition}: ${bad.explanation.join("; ")}`;
+  }
+
   private call(request: ApiRequest): void {
+    const op = this.record(request);
     this.api(request, (result: Result<ApiResponse>) => {
+      if (op !== undefined) answer(op, result, this.sim.nowMs);
       const created = result.ok || result.error.code === "StreamExists";
       if (request.kind === "createStream" && request.name !== SCRATCH && created) this.answeredCreates.add(request.name);
       if (result.ok) return;
@@ -114,4 +132,26 @@ export class BrokerAdmin {
       if (!EXPECTED_ERRORS.has(result.error.code)) this.fail(`${request.kind} ${"name" in request ? request.name : ""} failed: ${result.error.code} ${result.error.message}`);
     });
   }
+
+  private record(request: ApiRequest): StreamOp | undefined {
+    if (request.kind !== "createStream" && request.kind !== "deleteStream") return undefined;
+    const op: StreamOp = { clientId: `admin-${this.history.length}`, input: { kind: request.kind === "createStream" ? "create" : "delete", name: request.name }, output: undefined, callMs: this.sim.nowMs, returnMs: undefined };
+    this.history.push(op);
+    return op;
+  }
+}
+
+type StreamOp = { -readonly [K in keyof Operation<StreamRegistryInput, StreamRegistryOutput>]: Operation<StreamRegistryInput, StreamRegistryOutput>[K] };
+
+/**
+ * Records what the answer says about the op's effect. A failed persist (DiskFull, DiskFailed) is
+ * no answer: its entry may still commit later (failPendingAnswers), so the outcome stays unknown.
+ */
+function answer(op: StreamOp, result: Result<ApiResponse>, atMs: number): void {
+  if (!result.ok && (result.error.code === "DiskFull" || result.error.code === "DiskFailed")) return;
+  op.returnMs = atMs;
+  if (result.ok) op.output = "ok";
+  else if (result.error.code === "StreamExists") op.output = "exists";
+  else if (result.error.code === "StreamNotFound") op.output = "notFound";
+  else op.output = "rejected";
 }
