@@ -2,14 +2,20 @@
 // big-endian. Every append is fdatasynced before anything that depends on it is released (the
 // broker answers CreateStream from replyAfterPersist). The next step replaces this file with a
 // Raft log; the records, indexes and replay stay the same.
-import { assert } from "../assert.js";
 import { crc32c, type Crc32c } from "../crc32c.js";
 import { joinPath, parentDir, readWholeFile, type DiskOp, type DiskReader } from "../disk.js";
+import { decodeFrames, encodeFrame, tornTail, type FrameFormat } from "../crc-frames.js";
 import type { LogEvent } from "../outputs.js";
 import type { MetadataOp } from "./metadata-op.js";
 
-const HEADER_BYTES = 8;
-const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+const OPEN_BRACE = 0x7b;
+
+/** Records are crc-frames.ts frames of at most 16 MiB; every payload is a JSON object. */
+const METADATA_FRAMES: FrameFormat = {
+  name: "metadata log",
+  maxPayloadBytes: 16 * 1024 * 1024,
+  mayStartAt: (bytes, at) => bytes[at] === OPEN_BRACE,
+};
 
 /** One op with the log index it was applied at (1-based). */
 export interface IndexedOp {
@@ -77,11 +83,12 @@ export class MetadataLog {
       return { log: new MetadataLog(path, 0, 0, crc), entries: [], ops, events: [], condition: { kind: "missing" }, bytes: new Uint8Array(0) };
     }
     const bytes = readWholeFile(reader, path, stat.size);
-    const { entries, validBytes, problem } = decodeRecords(bytes, crc);
+    const { items, validBytes, problem } = decodeFrames(METADATA_FRAMES, bytes, parseOp, crc);
+    const entries = items.map((op, i): IndexedOp => ({ index: i + 1, op }));
     const log = new MetadataLog(path, validBytes, entries.length, crc);
     if (problem === undefined) return { log, entries, ops: [], events: [], condition: { kind: "intact" }, bytes };
     const damage = { validBytes, totalBytes: bytes.length, problem };
-    if (problem !== "undecodable op" && isTornTail(bytes, validBytes, crc)) {
+    if (problem !== "undecodable record" && isTornTail(bytes, validBytes, crc)) {
       const events: LogEvent[] = [{ level: "warn", msg: "metadata log has a torn tail (an unfinished last append); cutting it", fields: { path, ...damage } }];
       const ops: DiskOp[] = [{ kind: "truncate", path, length: validBytes }, { kind: "fdatasync", path }];
       return { log, entries, ops, events, condition: { kind: "tornTail", ...damage }, bytes };
@@ -143,65 +150,15 @@ export class MetadataLog {
 
 /** Encodes one op as a record. */
 export function encodeRecord(op: MetadataOp, crc: Crc32c = crc32c): Uint8Array {
-  const payload = new TextEncoder().encode(JSON.stringify(op));
-  assert(payload.length <= MAX_RECORD_BYTES, "metadata op fits a record");
-  const record = new Uint8Array(HEADER_BYTES + payload.length);
-  const view = new DataView(record.buffer);
-  view.setUint32(0, payload.length);
-  view.setUint32(4, crc(payload));
-  record.set(payload, HEADER_BYTES);
-  return record;
-}
-
-function decodeRecords(bytes: Uint8Array, crc: Crc32c): { entries: IndexedOp[]; validBytes: number; problem?: string } {
-  const entries: IndexedOp[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  while (pos < bytes.length) {
-    if (bytes.length - pos < HEADER_BYTES) return { entries, validBytes: pos, problem: "torn header" };
-    const length = view.getUint32(pos);
-    // The smallest op is far longer than "{}": a shorter length (zeros included) is not a record.
-    if (length < 2 || length > MAX_RECORD_BYTES || pos + HEADER_BYTES + length > bytes.length) {
-      return { entries, validBytes: pos, problem: "bad length" };
-    }
-    const payload = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
-    if (crc(payload) !== view.getUint32(pos + 4)) return { entries, validBytes: pos, problem: "bad CRC" };
-    const op = parseOp(payload);
-    if (op === undefined) return { entries, validBytes: pos, problem: "undecodable op" };
-    entries.push({ index: entries.length + 1, op });
-    pos += HEADER_BYTES + length;
-  }
-  return { entries, validBytes: pos };
+  return encodeFrame(METADATA_FRAMES, new TextEncoder().encode(JSON.stringify(op)), crc);
 }
 
 /**
  * Whether the bytes from `pos` (where decoding stopped) can be one unfinished append and nothing
- * else: no intact record starts anywhere after `pos`, and what is there is shorter than a header,
- * all zeros (the file grew but the data never landed), or one record whose length runs to or past
- * the end of the file. Anything else (a bad record followed by more bytes) is corruption.
+ * else (crc-frames.ts tornTail): anything else (a bad record followed by more bytes) is corruption.
  */
 export function isTornTail(bytes: Uint8Array, pos: number, crc: Crc32c = crc32c): boolean {
-  if (findIntactRecord(bytes, pos + 1, crc) !== undefined) return false;
-  const rest = bytes.length - pos;
-  if (rest < HEADER_BYTES || bytes.subarray(pos).every((b) => b === 0)) return true;
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(pos);
-  return length <= MAX_RECORD_BYTES && HEADER_BYTES + length >= rest;
-}
-
-const OPEN_BRACE = 0x7b;
-
-/** The first position at or after `from` where a whole record with a good CRC and a decodable op starts. */
-function findIntactRecord(bytes: Uint8Array, from: number, crc: Crc32c): number | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let pos = from; pos + HEADER_BYTES < bytes.length; pos++) {
-    // Every payload is a JSON object: test its first byte before paying for a CRC.
-    if (bytes[pos + HEADER_BYTES] !== OPEN_BRACE) continue;
-    const length = view.getUint32(pos);
-    if (length < 2 || pos + HEADER_BYTES + length > bytes.length) continue;
-    const payload = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
-    if (crc(payload) === view.getUint32(pos + 4) && parseOp(payload) !== undefined) return pos;
-  }
-  return undefined;
+  return tornTail(METADATA_FRAMES, bytes, pos, parseOp, crc);
 }
 
 function parseOp(payload: Uint8Array): MetadataOp | undefined {
