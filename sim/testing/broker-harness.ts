@@ -45,6 +45,8 @@ export class BrokerHarness {
   private runtime!: NodeRuntime<BrokerInput, BrokerEffect>;
   /** Every NATS publish the broker made (acks and API publishes). */
   readonly sent: Send[] = [];
+  /** Every publish to a broker-to-broker subject (info announcements). */
+  readonly peerSent: Send[] = [];
   readonly effects: BrokerEffect[] = [];
   readonly natsSubs = new Map<number, { subject: string; queue: string }>();
   readonly subscriptions = new Map<number, HarnessSubscription>();
@@ -113,7 +115,8 @@ export class BrokerHarness {
       },
       stepped: () => undefined,
       natsSubscription: (change) => this.trackNats(change),
-      send: (s) => void this.sent.push(s),
+      // Broker-to-broker traffic (announcements, Raft) has no other broker here: kept apart.
+      send: (s) => void (s.subject.startsWith(`${this.config.namespace}.raft.`) ? this.peerSent : this.sent).push(s),
       reply: (e) => this.record([e]),
       failHeld: failHeldReplies,
       armDeadline: () => undefined,
@@ -121,6 +124,8 @@ export class BrokerHarness {
   }
 
   private trackNats(e: NatsSubscriptionChange): void {
+    // The broker's own broker-to-broker inbox: no other broker here, so nothing is routed to it.
+    if (e.kind === "natsSubscribe" && e.subject.startsWith(`${this.config.namespace}.raft.`)) return;
     if (e.kind === "natsSubscribe") this.natsSubs.set(e.sid, { subject: e.subject, queue: e.queue });
     if (e.kind === "natsUnsubscribe") this.natsSubs.delete(e.sid);
   }

@@ -6,10 +6,11 @@ import type { MetadataOp } from "../metadata/metadata-op.js";
 import { resolveStreamSettings } from "../metadata/stream-config.js";
 import { hasWildcard, isValidPublishSubject } from "../nats/subject.js";
 import type { InputTime, Outputs, Send } from "../outputs.js";
-import type { NodeId } from "../types.js";
+import { nodeId, type NodeId } from "../types.js";
 import type { ApiRequest, ApiResponse, BrokerEffect } from "./api-types.js";
 import { answerWhenApplied, checkStreamSettings, proposeMetadataOp } from "./broker-metadata.js";
-import { partitionKey, type BrokerState } from "./broker-state.js";
+import { partitionKey, type BrokerState, type Proposal } from "./broker-state.js";
+import { liveBrokers } from "./broker-cluster.js";
 import { brokerViews, partitionView, streamViews } from "./broker-views.js";
 import { MAX_STREAM_NAME_BYTES, toCreateStreamOp, unservableStreamReason } from "./create-stream-request.js";
 import { DEFAULT_MAX_CONTROL_LINE, subscribeLineProblem, utf8ByteLength } from "../nats/control-line.js";
@@ -18,37 +19,41 @@ const DONE: ApiResponse = { kind: "done" };
 
 /** A request's metadata proposal (if it made one), whose application decides its answer. */
 interface Proposed {
-  index: number | undefined;
+  proposal: Proposal | undefined;
   readonly sends: Send[];
 }
 
 /** Handles one unary API request, pushing its reply (and whatever it caused) into `out`. */
 export function handleApiRequest(state: BrokerState, requestId: number, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>): void {
-  const proposed: Proposed = { index: undefined, sends: [] };
+  const proposed: Proposed = { proposal: undefined, sends: [] };
   const result = dispatch(state, request, time, out, proposed);
   // Anything that proposed a metadata op is answered once the op is applied (when committed).
   // Planted bug (test only): the answer goes out at once, before the op is durable or applied.
-  if (result.ok && proposed.index !== undefined && state.config.plantedBugs?.replyBeforePersist !== true) {
-    answerWhenApplied(state, proposed.index, { kind: "apiResponse", requestId, response: result, sends: proposed.sends });
+  if (result.ok && proposed.proposal !== undefined && state.config.plantedBugs?.replyBeforePersist !== true) {
+    answerWhenApplied(proposed.proposal, { kind: "apiResponse", requestId, response: result, sends: proposed.sends });
     return;
   }
   if (result.ok) out.send.push(...proposed.sends);
-  const afterPersist = out.persist.length > 0 && proposed.index === undefined;
+  const afterPersist = out.persist.length > 0 && proposed.proposal === undefined;
   (afterPersist ? out.replyAfterPersist : out.reply).push({ kind: "apiResponse", requestId, result });
 }
 
 function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out: Outputs<BrokerEffect>, proposed: Proposed): Result<ApiResponse> {
   const propose = (op: MetadataOp): Result<ApiResponse> => {
-    const index = proposeMetadataOp(state, op, out);
-    if (!index.ok) return index;
-    proposed.index = index.value;
+    const proposal = proposeMetadataOp(state, op, time);
+    if (!proposal.ok) return proposal;
+    proposed.proposal = proposal.value;
     return ok(DONE);
   };
   switch (request.kind) {
     case "createStream": {
-      const brokers = [state.config.serverId];
+      const brokers = liveBrokers(state).map(nodeId);
       const op = toCreateStreamOp(request, brokers, partitionCounts(state, brokers), time.wallNs, DEFAULT_MAX_CONTROL_LINE);
       if (!op.ok) return op;
+      // Partitions are not replicated between brokers yet: a second replica would be a promise not kept.
+      if (op.value.replicas.some((r) => r.length > 1)) {
+        return err("InvalidArgument", `replicationFactor ${request.replicationFactor}: partitions are not replicated between brokers yet; use 1 (each partition lives on one broker)`);
+      }
       // One cleaner runs for every log, at streams.cleaner.interval: a different per-stream one would be ignored.
       const cleaner = request.overrides.cleanerIntervalMs;
       if (cleaner !== undefined && cleaner !== state.config.streamDefaults.cleanerIntervalMs) {
@@ -101,9 +106,9 @@ function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publi
   if (hasWildcard(meta.subject)) {
     return err("InvalidArgument", `stream ${stream.name} has the wildcard subject ${stream.subject}: publish to a concrete subject instead`);
   }
-  const resumed = resumeIfPaused(state, stream.name, request.partition, time, out);
+  const resumed = resumeIfPaused(state, stream.name, request.partition, time);
   if (!resumed.ok) return resumed;
-  proposed.index = resumed.value;
+  proposed.proposal = resumed.value;
   // Only a stream an older version saved can break the limits; the arithmetic spares every other
   // publish the full check (names with "/" etc. were refused by every version).
   if (stream.name.length * 3 > MAX_STREAM_NAME_BYTES || (stream.subject.length + stream.group.length) * 3 + 96 > DEFAULT_MAX_CONTROL_LINE) {
@@ -116,7 +121,7 @@ function publish(state: BrokerState, request: Extract<ApiRequest, { kind: "publi
     return { ok: false, error: payloadTooLarge(data.length, maxPayload) };
   }
   // Behind the resume op (if any): the partition must be subscribed before the message is sent.
-  (proposed.index === undefined ? out.sendAfterPersist : proposed.sends).push({ subject: meta.subject, data });
+  (proposed.proposal === undefined ? out.sendAfterPersist : proposed.sends).push({ subject: meta.subject, data });
   return ok({ kind: "published", ackInbox: request.ackInbox, subject: meta.subject });
 }
 
@@ -149,13 +154,13 @@ export function publishStringsProblem(request: { readonly ackInbox: string; read
 }
 
 /** Proposes to resume a paused partition (all paused ones if paused with resumeAll); the proposal's index, or undefined when not paused. */
-export function resumeIfPaused(state: BrokerState, name: string, partition: number, time: InputTime, out: Outputs<BrokerEffect>): Result<number | undefined> {
+export function resumeIfPaused(state: BrokerState, name: string, partition: number, time: InputTime): Result<Proposal | undefined> {
   const stream = state.metadata.streams.get(name);
   const meta = stream?.partitions[partition];
   if (stream === undefined || meta === undefined || !meta.paused) return ok(undefined);
   const partitions = meta.resumeAll ? stream.partitions.filter((p) => p.paused).map((p) => p.id) : [partition];
   const op: MetadataOp = { op: "resumeStream", name, partitions, timestampNs: time.wallNs.toString() };
-  return proposeMetadataOp(state, op, out);
+  return proposeMetadataOp(state, op, time);
 }
 
 function partitionCounts(state: BrokerState, brokers: readonly NodeId[]): Map<NodeId, number> {

@@ -3,6 +3,7 @@
 import type { NodeId } from "../types.js";
 import type { StreamDefaults } from "../metadata/stream-config.js";
 import type { SyncPolicy } from "../log/log-config.js";
+import type { MetadataRaftConfig } from "../metadata/metadata-raft.js";
 
 
 /** Everything the core needs to know about its server. */
@@ -30,6 +31,8 @@ export interface BrokerConfig {
   readonly metadataRecovery?: boolean;
   /** The NATS server's max_payload (from its INFO): a larger API publish is refused at once. */
   readonly natsMaxPayload?: number;
+  /** The metadata Raft's bootstrap, timing and limits (default: a seed with DEFAULT_METADATA_RAFT's timing). */
+  readonly raft?: MetadataRaftConfig;
   /** Test-only: known mistakes the simulator must catch (the bug bank). Never set in production. */
   readonly plantedBugs?: PlantedBugs;
 }

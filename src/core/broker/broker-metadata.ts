@@ -12,9 +12,10 @@ import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/meta
 import type { StreamSettings } from "../metadata/stream-config.js";
 import type { InputTime, Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
-import { partitionKey, type BrokerState, type ProposalAnswer } from "./broker-state.js";
+import { partitionKey, type BrokerState, type Proposal, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
 import { partitionSnapshot } from "./partition-snapshot.js";
+import { proposeOp } from "./broker-raft.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
 import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
 
@@ -49,24 +50,19 @@ export function checkStreamSettings(state: BrokerState, settings: StreamSettings
 }
 
 /**
- * Proposes `op`: checks it against the committed state (a fast refusal), appends it to the
- * metadata log and returns its index. Nothing changes until the entry commits (today: its
- * record is durable; with Raft: a quorum has it) and applyCommittedMetadata applies it.
+ * Proposes `op`: checks it against the applied state (a fast refusal), proposes it to the
+ * metadata Raft and returns its index. Nothing changes until the entry commits (a quorum holds
+ * it) and applyCommittedMetadata applies it.
  */
-export function proposeMetadataOp(state: BrokerState, op: MetadataOp, out: Outputs<BrokerEffect>): Result<number> {
+export function proposeMetadataOp(state: BrokerState, op: MetadataOp, time: InputTime): Result<Proposal> {
   const checked = state.metadata.check(op);
   if (!checked.ok) return checked;
-  const appended = state.metadataLog.append(op);
-  out.persist.push(...appended.ops);
-  // Broker.finish hands this step's persist the next token (as it does for appended batches).
-  state.proposals.push({ index: appended.index, op, token: state.nextToken, answer: undefined });
-  return ok(appended.index);
+  return proposeOp(state, op, time);
 }
 
-/** Holds an API answer (and the sends behind it) until the proposal at `index` is applied. */
-export function answerWhenApplied(state: BrokerState, index: number, answer: ProposalAnswer): void {
-  const proposal = state.proposals.find((p) => p.index === index);
-  assert(proposal !== undefined && proposal.answer === undefined, `proposal ${index} pending and unanswered`);
+/** Holds an API answer (and the sends behind it) until `proposal` is applied. */
+export function answerWhenApplied(proposal: Proposal, answer: ProposalAnswer): void {
+  assert(proposal.answer === undefined, `proposal ${proposal.seq} unanswered`);
   proposal.answer = answer;
 }
 

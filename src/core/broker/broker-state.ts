@@ -1,9 +1,10 @@
 // The broker's mutable state, shared by the step dispatcher and its handlers (one instance per
 // broker; several brokers live side by side in the simulator).
 import type { Crc32c } from "../crc32c.js";
+import type { NodeId } from "../types.js";
 import type { DiskOp, DiskReader } from "../disk.js";
 import type { Result } from "../errors.js";
-import type { MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataRaft } from "../metadata/metadata-raft.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
 import type { ApiResponse, SubscribeRequest } from "./api-types.js";
 import type { MetadataState } from "../metadata/metadata-state.js";
@@ -40,13 +41,26 @@ export type ProposalAnswer =
   /** A Subscribe with resume: started once its partition's resume applied. */
   | { readonly kind: "subscribe"; readonly subscriptionId: number; readonly request: SubscribeRequest; readonly maxBytes: number | undefined };
 
-/** A proposed metadata op on its way to being committed and applied. */
-export interface CommittedEntry {
-  readonly index: number;
+/** A metadata op this broker proposed, on its way to being committed and applied. */
+export interface Proposal {
+  /** Its Raft log index once known (another entry committed there means it was lost). */
+  index: number | undefined;
+  /** The proposer's sequence number it carries (metadata-entry.ts): how its entry is recognised. */
+  readonly seq: number;
   readonly op: MetadataOp;
-  /** The persist token that carries its record (tokens complete in order). */
-  readonly token: number;
   answer: ProposalAnswer | undefined;
+  /** Until when it may wait for a leader (or the leader's answer to its forwarding). */
+  readonly deadlineMs: number;
+  /** Sent to the controller, its answer not in yet. */
+  forwarded: boolean;
+}
+
+/** Another broker as its announcements describe it. */
+export interface PeerBroker {
+  readonly id: NodeId;
+  readonly host: string;
+  readonly port: number;
+  lastSeenMs: number;
 }
 
 /** Why writes are refused while the disk is full (or descriptors run out), and the repair in flight. */
@@ -65,10 +79,30 @@ export interface DiskFullState {
 export interface BrokerState {
   readonly config: BrokerConfig;
   readonly deps: BrokerDeps;
-  readonly metadata: MetadataState;
-  readonly metadataLog: MetadataLog;
-  /** Proposed metadata ops not applied yet, in log order (applied when committed). */
-  readonly proposals: CommittedEntry[];
+  /** The applied metadata (replaced whole when a snapshot from the leader is installed). */
+  metadata: MetadataState;
+  /** The metadata Raft: node, log on disk, Ready in flight. */
+  readonly raft: MetadataRaft;
+  /** A persist of the Raft log failed: the node is dropped until the repair rebuilds it from the disk. */
+  raftDown: boolean;
+  /** This broker's proposals with a log index, not applied yet, in index order (applied when committed). */
+  readonly proposals: Proposal[];
+  /** This broker's proposals waiting for a leader, or forwarded to it and not yet given an index. */
+  readonly pending: Proposal[];
+  /** Other brokers heard from on the info subject, by id. */
+  readonly peers: Map<string, PeerBroker>;
+  /** The controller-only subscriptions (propagate, join), while this broker is the metadata leader. */
+  controllerSids: number[];
+  /** Join attempts made while this broker has no Raft state (undefined: not joining). */
+  joinAttempts: number | undefined;
+  /** A fresh seed asking whether a cluster already runs, until untilMs; then it bootstraps. */
+  seedProbe: { readonly untilMs: number } | undefined;
+  /** Set when the broker must exit (it could not join, or a second seed found a running cluster). */
+  fatal: string | undefined;
+  /** Whether this broker was the metadata leader at the end of the last step. */
+  isController: boolean;
+  /** NATS subscription ids of broker-to-broker subjects (their deliveries are peer messages). */
+  readonly peerSids: Map<number, string>;
   /** Partitions by `stream\u0000id`. */
   readonly partitions: Map<string, Partition>;
   readonly partitionsBySid: Map<number, Partition>;

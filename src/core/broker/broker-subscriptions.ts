@@ -19,22 +19,22 @@ import { deliverRead, pumpSubscription, readFailed, resolvePositions, type PumpR
  * first chunk holds at most `maxBytes` when given.
  */
 export function subscribe(state: BrokerState, subscriptionId: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes?: number): void {
-  const result = startSubscription(state, subscriptionId, request, time, out, maxBytes);
+  const result = startSubscription(state, subscriptionId, request, time, maxBytes);
   if (result === "resuming") return; // answered once the resume applied (broker-commit.ts)
   const reply: BrokerEffect = { kind: "subscribed", subscriptionId, result };
   (out.persist.length > 0 ? out.replyAfterPersist : out.reply).push(reply);
 }
 
-function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, out: Outputs<BrokerEffect>, maxBytes: number | undefined): Result<{ startOffset: Offset }> | "resuming" {
+function startSubscription(state: BrokerState, id: number, request: SubscribeRequest, time: InputTime, maxBytes: number | undefined): Result<{ startOffset: Offset }> | "resuming" {
   const stream = state.metadata.streams.get(request.stream);
   const meta = stream?.partitions[request.partition];
   if (stream === undefined || meta === undefined) return err("PartitionNotFound", "No such partition");
   if (meta.paused) {
     if (!request.resume) return err("PartitionPaused", "Partition is paused");
-    const resumed = resumeIfPaused(state, request.stream, request.partition, time, out);
+    const resumed = resumeIfPaused(state, request.stream, request.partition, time);
     if (!resumed.ok) return resumed;
     if (resumed.value !== undefined) {
-      answerWhenApplied(state, resumed.value, { kind: "subscribe", subscriptionId: id, request, maxBytes });
+      answerWhenApplied(resumed.value, { kind: "subscribe", subscriptionId: id, request, maxBytes });
       return "resuming";
     }
   }

@@ -5,17 +5,23 @@ import { offset } from "../types.js";
 import type { BrokerView, PartitionMetadataView, StreamMetadataView } from "./api-types.js";
 import { partitionKey, type BrokerState } from "./broker-state.js";
 
-/** The broker list: this broker alone until the cluster step adds peers. */
+/** The broker list: this broker, then every other live one (heard from on the info subject), by id. */
 export function brokerViews(state: BrokerState): BrokerView[] {
-  let partitionCount = 0;
-  let leaderCount = 0;
+  const counts = new Map<string, { partitionCount: number; leaderCount: number }>();
+  const count = (id: string): { partitionCount: number; leaderCount: number } => {
+    let c = counts.get(id);
+    if (c === undefined) counts.set(id, (c = { partitionCount: 0, leaderCount: 0 }));
+    return c;
+  };
   for (const stream of state.metadata.streams.values()) {
     for (const p of stream.partitions) {
-      if (p.replicas.includes(state.config.serverId)) partitionCount++;
-      if (p.leader === state.config.serverId) leaderCount++;
+      for (const r of p.replicas) count(r).partitionCount++;
+      count(p.leader).leaderCount++;
     }
   }
-  return [{ id: state.config.serverId, host: state.config.host, port: state.config.port, partitionCount, leaderCount }];
+  const self: BrokerView = { id: state.config.serverId, host: state.config.host, port: state.config.port, ...count(state.config.serverId) };
+  const others = [...state.peers.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((p): BrokerView => ({ id: p.id, host: p.host, port: p.port, ...count(p.id) }));
+  return [self, ...others];
 }
 
 /** Metadata of the named streams (all streams when `names` is empty), unknown ones flagged. */

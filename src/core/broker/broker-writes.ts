@@ -4,8 +4,10 @@ import { DEFAULT_MAX_CONTROL_LINE, fitsControlLine } from "../nats/control-line.
 import { assert } from "../assert.js";
 import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
-import { METADATA_LANE, type InputTime, type LaneId, type Outputs } from "../outputs.js";
+import { type InputTime, type LaneId, type Outputs } from "../outputs.js";
 import { endSubscriptions } from "./broker-metadata.js";
+import { endSeedProbe, raftSyncOps, raftTick, restartRaft } from "./broker-raft.js";
+import { onBrokerInfoTimer, onJoinTimer } from "./broker-cluster.js";
 import { partitionKeyOfLane } from "./persist-lanes.js";
 import type { BrokerEffect } from "./api-types.js";
 import type { BrokerState, TimerName } from "./broker-state.js";
@@ -40,10 +42,6 @@ export function appendDeliveries(state: BrokerState, messages: readonly NatsDeli
 export function onPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
   const lane = completeToken(state, token);
   const full = state.diskFull;
-  // While the disk is full only the repair's success proves the unconfirmed metadata records
-  // durable; and only once no later metadata persist is in flight (confirm covers every record).
-  const metadataIdle = (state.laneTokens.get(METADATA_LANE)?.length ?? 0) === 0;
-  if (lane === METADATA_LANE && metadataIdle && (full === undefined || full.repairToken === token)) state.metadataLog.confirm();
   if (full !== undefined && full.repairToken === token && full.repairStale) {
     out.log.push({ level: "warn", msg: "disk repair done, but a write failed while it was in flight: repairing again", fields: { token } });
     full.repairToken = undefined;
@@ -52,6 +50,9 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
   } else if (full !== undefined && full.repairToken === token) {
     state.diskFull = undefined;
     state.timers.delete({ kind: "diskFullRetry" });
+    // The repair synced what the Raft directory holds: a node dropped by a failed write restarts
+    // from it, after a pause (a restarted node writes at once; on a disk still full that would spin).
+    if (state.raftDown) state.timers.set({ kind: "raftRestart" }, time.nowMs + DISK_FULL_RETRY_MS);
     for (const partition of state.partitions.values()) partition.repaired();
     out.log.push({ level: "info", msg: "disk writable again: taking writes", fields: { after: full.reason } });
   }
@@ -98,7 +99,6 @@ export function onPersistFailed(state: BrokerState, token: number, error: DiskEr
   const repairToken = wasFull === undefined || wasFull.repairToken === token ? undefined : wasFull.repairToken;
   // A repair in flight was derived before this failure: it cannot cover the partitions cut back here.
   state.diskFull = { reason: error.message, repairToken, repairStale: repairToken !== undefined };
-  if (lane === METADATA_LANE) state.metadataLog.persistFailed();
   for (const partition of partitionsOfLane(state, lane)) {
     partition.onPersistFailed(token, time, ctx, { code: "DiskFull", message: error.message });
     // Only partitions with ops in the failed persist can differ from the disk (with 10,000
@@ -130,7 +130,7 @@ function repairAfterDiskFull(state: BrokerState, time: InputTime, out: Outputs<B
   const full = state.diskFull;
   assert(full !== undefined, "a repair runs only while the disk is full");
   const ctx = appendContext(state, out);
-  out.persist.push(...state.metadataLog.rewriteUnconfirmed());
+  if (state.raftDown) out.persist.push(...raftSyncOps(state));
   for (const partition of state.partitions.values()) {
     const hadLog = partition.log !== undefined;
     partition.repair(time, ctx);
@@ -199,6 +199,12 @@ export function onTimer(state: BrokerState, time: InputTime, out: Outputs<Broker
 }
 
 function fire(state: BrokerState, name: TimerName, time: InputTime, out: Outputs<BrokerEffect>): void {
+  // Ten times a second: before anything that walks the partitions.
+  if (name === "raftTick") return raftTick(state, time);
+  if (name === "raftRestart") return restartRaft(state, out);
+  if (name === "brokerInfo") return onBrokerInfoTimer(state, time, out);
+  if (name === "raftJoin") return onJoinTimer(state, time, out);
+  if (name === "seedProbe") return endSeedProbe(state, out);
   const logs = [...state.partitions.values()].flatMap((p) => (p.log === undefined ? [] : [p.log]));
   switch (name) {
     case "hwCheckpoint":

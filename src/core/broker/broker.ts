@@ -4,15 +4,17 @@
 import { assert, assertNever } from "../assert.js";
 import { DiskError, joinPath } from "../disk.js";
 import { err, ok, type Result } from "../errors.js";
-import { recoverMetadata } from "../metadata/metadata-recovery.js";
+import { DEFAULT_METADATA_RAFT, openMetadataRaft } from "../metadata/metadata-raft.js";
 import { emptyOutputs, METADATA_LANE, type BaseInput, type InputTime, type Outputs } from "../outputs.js";
-import { handlePeerMessage, type PeerMessage } from "../peers/peer-message.js";
+import type { PeerMessage } from "../peers/peer-message.js";
 import { brokerTimers } from "../timers/broker-timer.js";
 import { type TimeMs } from "../types.js";
 import type { ApiRequest, BrokerEffect, SubscribeRequest } from "./api-types.js";
 import { handleApiRequest } from "./broker-api.js";
 import type { BrokerConfig } from "./broker-config.js";
-import { commitDurableMetadata, failPendingAnswers } from "./broker-commit.js";
+import { BROKER_INFO_INTERVAL_MS, infoSend, onClusterChange, onPeerMessage, peerDeliveries, subscribePeerSubjects } from "./broker-cluster.js";
+import { replySubject, requestSend } from "../peers/metadata-peer-protocol.js";
+import { drainRaft, flushProposals, onRaftPersisted, onRaftPersistFailed } from "./broker-raft.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { onReadCompleted, onReadFailed, pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
@@ -46,33 +48,36 @@ export class Broker {
    * not ask for recovery (docs/decisions.md, "Metadata at startup").
    */
   static recover(deps: BrokerDeps, config: BrokerConfig, time: InputTime): Result<{ broker: Broker; outputs: BrokerOutputs }> {
-    let recovered: ReturnType<typeof recoverMetadata>;
+    let recovered: ReturnType<typeof openMetadataRaft>;
     try {
-      recovered = recoverMetadata(deps.reader, {
+      recovered = openMetadataRaft(deps.reader, {
         dataDir: config.dataDir, defaults: config.streamDefaults, serverId: config.serverId, recovery: config.metadataRecovery === true,
         deleteUnknownStreamDirs: config.plantedBugs?.deleteUnknownStreamDirs === true, wallNs: time.wallNs,
         ...(deps.crc32c !== undefined ? { crc: deps.crc32c } : {}),
-      });
+      }, deps.random, config.raft ?? DEFAULT_METADATA_RAFT);
     } catch (e) {
       // The disk refused a read of the metadata: the broker cannot start (said, not thrown).
       if (!(e instanceof DiskError)) throw e;
       return err("Internal", `cannot read the metadata: ${e.message}`);
     }
     if (!recovered.ok) return recovered;
-    const { metadata, log } = recovered.value;
+    const { metadata, raft } = recovered.value;
     const out = emptyOutputs<BrokerEffect>();
     // The streams directory's own entry must be durable before any partition directory in it is.
     out.persist.push(...recovered.value.ops, { kind: "mkdir", path: joinPath(config.dataDir, "streams") }, { kind: "syncDir", path: config.dataDir });
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
-      config, deps, metadata, metadataLog: log, proposals: [], partitions: new Map(), partitionsBySid: new Map(),
+      config, deps, metadata, raft, raftDown: false, proposals: [], pending: [], peers: new Map(), controllerSids: [], joinAttempts: recovered.value.joining ? 0 : undefined, fatal: undefined, seedProbe: undefined, peerSids: new Map(), isController: false, partitions: new Map(), partitionsBySid: new Map(),
       subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, nextReadToken: 1, reads: new Map(), laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
     };
+    subscribePeerSubjects(state, out);
+    raft.nextSeq = 1 + deps.random.int("proposalSeq", 2 ** 30) * 2 ** 20;
+    startMembership(state, recovered.value, time, out);
     for (const stream of metadata.streams.values()) reactToChange(state, { kind: "streamCreated", stream }, time, out);
     armTimers(state, time.nowMs);
     const broker = new Broker(state);
-    broker.finish(out);
-    out.log.push({ level: "info", msg: "broker recovered", fields: { streams: metadata.streams.size, partitions: state.partitions.size, metadataIndex: metadata.lastAppliedIndex } });
+    broker.finish(out, time);
+    out.log.push({ level: "info", msg: "broker recovered", fields: { streams: metadata.streams.size, partitions: state.partitions.size, metadataIndex: metadata.lastAppliedIndex, joining: recovered.value.joining } });
     return ok({ broker, outputs: out });
   }
 
@@ -91,20 +96,15 @@ export class Broker {
       case "tick":
         onTimer(s, input, out);
         break;
-      case "persisted": {
-        // Metadata proposals ride the metadata lane: only its persists can commit them.
-        const metadataLane = s.persistOps.get(input.token)?.lane === METADATA_LANE;
+      case "persisted":
         onPersisted(s, input.token, input, out);
-        if (metadataLane) commitDurableMetadata(s, input.token, input, out);
+        // The Ready whose persist this was: its committed entries apply now.
+        onRaftPersisted(s, input.token, input, out);
         break;
-      }
-      case "persistFailed": {
-        const metadataLane = s.persistOps.get(input.token)?.lane === METADATA_LANE;
+      case "persistFailed":
+        onRaftPersistFailed(s, input.token, input.error, out);
         onPersistFailed(s, input.token, input.error, input, out);
-        // A partition lane's failure says nothing about the proposals' records.
-        if (metadataLane) failPendingAnswers(s, input.error, out);
         break;
-      }
       case "readCompleted":
         onReadCompleted(s, input.token, input.bytes, out);
         break;
@@ -112,7 +112,7 @@ export class Broker {
         onReadFailed(s, input.token, input.error, out);
         break;
       case "natsMessages":
-        if (!s.stopped && s.failed === undefined) appendDeliveries(s, input.messages, input, out);
+        if (!s.stopped && s.failed === undefined) appendDeliveries(s, peerDeliveries(s, input.messages, input, out), input, out);
         break;
       case "apiRequest":
         if (s.failed !== undefined && input.request.kind !== "fetchMetadata") {
@@ -135,7 +135,7 @@ export class Broker {
         unsubscribe(s, input.subscriptionId);
         break;
       case "peerMessage":
-        handlePeerMessage(s.config.namespace, input.message, out.log);
+        onPeerMessage(s, input.message, input, out);
         break;
       case "shutdown":
         this.shutdown(out);
@@ -143,7 +143,7 @@ export class Broker {
       default:
         assertNever(input, "broker input");
     }
-    this.finish(out);
+    this.finish(out, input);
     return out;
   }
 
@@ -157,11 +157,17 @@ export class Broker {
     return this.state;
   }
 
-  private finish(out: BrokerOutputs): void {
-    pumpDirtyPartitions(this.state, out);
+  private finish(out: BrokerOutputs, time: InputTime): void {
+    const s = this.state;
+    flushProposals(s, time, out);
+    drainRaft(s, time, out);
+    onClusterChange(s, time, out);
+    pumpDirtyPartitions(s, out);
     // Batches appended this step were registered under nextToken, provisionally: the lane
     // groups get their tokens here, and each partition's batches its lane's.
-    groupByLane(this.state, out);
+    groupByLane(s, out);
+    const raftToken = s.raft.inFlight?.token;
+    assert(raftToken === undefined || s.persistOps.get(raftToken)?.lane === METADATA_LANE, "a Ready's persist is one metadata-lane group");
   }
 
   private shutdown(out: BrokerOutputs): void {
@@ -184,8 +190,24 @@ function diskFailed(reason: string): { code: "DiskFailed"; message: string } {
   return { code: "DiskFailed", message: `the broker's disk failed (${reason}); it writes nothing until restarted` };
 }
 
+/** Starts what a broker without a cluster does: a seed's probe, or joining; every broker announces itself. */
+function startMembership(state: BrokerState, opened: { readonly joining: boolean; readonly probing: boolean }, time: InputTime, out: BrokerOutputs): void {
+  const bootstrap = state.raft.config.bootstrap;
+  const ns = state.config.namespace;
+  const self = state.config.serverId;
+  if (opened.probing && bootstrap.kind === "seed") {
+    state.seedProbe = { untilMs: time.nowMs + (bootstrap.probeMs ?? 0) };
+    out.send.push(requestSend(ns, { kind: "bootstrap", from: self }, replySubject(ns, self)));
+    state.timers.set({ kind: "seedProbe" }, state.seedProbe.untilMs);
+  }
+  if (opened.joining) state.timers.set({ kind: "raftJoin" }, time.nowMs);
+  out.send.push(infoSend(state));
+  state.timers.set({ kind: "brokerInfo" }, time.nowMs + BROKER_INFO_INTERVAL_MS);
+}
+
 function armTimers(state: BrokerState, nowMs: number): void {
   const set = (kind: TimerName, afterMs: number): void => state.timers.set({ kind }, nowMs + afterMs);
+  set("raftTick", state.raft.config.tickMs);
   set("hwCheckpoint", state.config.hwCheckpointIntervalMs);
   set("cleaner", state.config.streamDefaults.cleanerIntervalMs);
   if (state.config.syncPolicy === "interval") set("syncInterval", state.config.syncIntervalMs);

@@ -25,6 +25,8 @@ export interface MetadataRecoveryOptions {
   /** Names this startup's lost+found folder. */
   readonly wallNs: TimestampNs;
   readonly crc?: Crc32c;
+  /** When false, a missing metadata log is not created (the Raft log holds the metadata). */
+  readonly createMissingLog?: boolean;
 }
 
 /** The replayed metadata, with the disk work (applied before anything else) and what to log. */
@@ -65,10 +67,31 @@ export function recoverMetadata(reader: DiskReader, options: MetadataRecoveryOpt
   const { metadata, deleted } = replay(opened, options.defaults, events);
   const mismatch = checkServerId(metadata, options.serverId);
   if (mismatch !== undefined) return err("CorruptRecord", mismatch);
+  const accounted = accountForStreamDirs(reader, options, metadata, complete ? deleted : new Set(), lostAndFound);
+  ops.push(...accounted.ops);
+  events.push(...accounted.events);
+  // A fresh node keeps its metadata in the Raft log only: no empty legacy file is created.
+  if (opened.condition.kind === "missing" && options.createMissingLog === false) logOps.length = 0;
+  return ok({ log: opened.log, metadata, ops: [...ops, ...logOps], events });
+}
+
+/**
+ * Accounts for every stream directory against the metadata: a directory of a stream whose
+ * DeleteStream was applied (`deleted`) is removed; one the metadata does not know goes to
+ * lost+found/, never removed (unless the planted bug says so).
+ */
+export function accountForStreamDirs(
+  reader: DiskReader, options: MetadataRecoveryOptions, metadata: MetadataState, deleted: ReadonlySet<string>,
+  lostAndFound: LostAndFound = new LostAndFound(reader, options.dataDir, options.wallNs),
+): { ops: DiskOp[]; events: LogEvent[] } {
+  const streamsDir = joinPath(options.dataDir, "streams");
+  const dirs = reader.stat(streamsDir) === undefined ? [] : reader.list(streamsDir);
+  const ops: DiskOp[] = [];
+  const events: LogEvent[] = [];
   for (const name of dirs) {
     if (metadata.streams.has(name)) continue;
     const path = joinPath(streamsDir, name);
-    if (complete && deleted.has(name)) {
+    if (deleted.has(name)) {
       // Its DeleteStream is durable; the crash came before its directory was gone.
       events.push({ level: "info", msg: "finishing the removal of a deleted stream's data (its DeleteStream is in the metadata log)", fields: { stream: name } });
       ops.push({ kind: "removeTree", path }, { kind: "syncDir", path: streamsDir });
@@ -81,7 +104,7 @@ export function recoverMetadata(reader: DiskReader, options: MetadataRecoveryOpt
       ops.push(...moved.ops);
     }
   }
-  return ok({ log: opened.log, metadata, ops: [...ops, ...logOps], events });
+  return { ops, events };
 }
 
 /** Why the metadata log cannot be trusted as it is, or undefined when startup may go on. */

@@ -13,6 +13,8 @@ export type PeerRoute =
   | { readonly kind: "partitionNotification"; readonly server: NodeId }
   /** Metadata Raft's own traffic (votes, appends, snapshots) to one server. */
   | { readonly kind: "raft"; readonly server: NodeId; readonly channel: string }
+  /** An answer to this broker's metadata request (propagate, join, bootstrap), on its own inbox. */
+  | { readonly kind: "metadataReply"; readonly server: NodeId }
   /** Metadata requests: join, propagate to the controller, info broadcast, partition status. */
   | { readonly kind: "metadataRequest"; readonly name: "join" | "propagate" | "info" | "status" | "bootstrap"; readonly server?: NodeId };
 
@@ -33,6 +35,7 @@ function raftRoute(third: string, rest: readonly string[]): PeerRoute | undefine
   }
   if (third === "status" && rest.length === 1 && rest[0] !== undefined) return { kind: "metadataRequest", name: "status", server: nodeId(rest[0]) };
   const channel = rest[0];
+  if (channel === "reply" && rest.length === 1) return { kind: "metadataReply", server: nodeId(third) };
   if (channel === "accept" || channel === "request") return { kind: "raft", server: nodeId(third), channel: rest.join(".") };
   return undefined;
 }

@@ -4,7 +4,7 @@
 import { TimerQueue } from "./timer-queue.js";
 
 /** The broker-wide timers. */
-export type BrokerTimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "compaction" | "diskFullRetry";
+export type BrokerTimerName = "hwCheckpoint" | "syncInterval" | "cleaner" | "compaction" | "diskFullRetry" | "raftTick" | "raftRestart" | "brokerInfo" | "raftJoin" | "seedProbe";
 
 /** A named broker timer. */
 export type BrokerTimer =

@@ -1,0 +1,293 @@
+// The broker's side of the metadata Raft: proposals in, Readys out (persisted in the metadata lane,
+// their messages released only after), committed entries applied once their Ready is durable,
+// a snapshot installed from the leader reconciled with the partitions this broker runs, and the
+// node rebuilt from the disk after a failed persist was repaired.
+import { assert } from "../assert.js";
+import { joinPath, type DiskError, type DiskOp } from "../disk.js";
+import type { Offset } from "../types.js";
+import { failHeldReplies } from "./failed-persist.js";
+import { err, ok, type OperatingError, type Result } from "../errors.js";
+import { replySubject, requestSend } from "../peers/metadata-peer-protocol.js";
+import { decodeMetadataEntry, encodeMetadataEntry } from "../metadata/metadata-entry.js";
+import type { MetadataOp } from "../metadata/metadata-op.js";
+import { committedOp, MetadataRaft, raftDir } from "../metadata/metadata-raft.js";
+import { restoreMetadata } from "../metadata/metadata-snapshot.js";
+import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
+import { METADATA_LANE, type InputTime, type Outputs } from "../outputs.js";
+import { RaftDiskLog } from "../raft/raft-disk-log.js";
+import type { RaftEntry, RaftSnapshot } from "../raft/raft-types.js";
+import { raftSend } from "../raft/raft-transport.js";
+import type { BrokerEffect } from "./api-types.js";
+import { answerProposal, applyCommittedMetadata } from "./broker-commit.js";
+import { reactToChange } from "./broker-metadata.js";
+import type { BrokerState, Proposal } from "./broker-state.js";
+
+/** How long a proposal waits for a metadata leader (or its answer to a forwarding) before it fails. */
+export const PROPOSAL_TIMEOUT_MS = 5000;
+
+/**
+ * Proposes `op` through the metadata Raft: at once when this broker is the leader, else (in
+ * flushProposals) forwarded to the leader, or held until one is known; answered when applied.
+ */
+export function proposeOp(state: BrokerState, op: MetadataOp, time: InputTime): Result<Proposal> {
+  if (state.raftDown) return err("Unavailable", "the metadata log is being repaired after a failed write; retry");
+  const proposal: Proposal = { index: undefined, seq: state.raft.nextSeq++, op, answer: undefined, deadlineMs: time.nowMs + PROPOSAL_TIMEOUT_MS, forwarded: false };
+  state.pending.push(proposal);
+  return ok(proposal);
+}
+
+/** Proposes (as leader) or forwards (to the leader) every pending proposal that can go now; fails those past their deadline. */
+export function flushProposals(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
+  if (state.pending.length === 0 || state.raftDown || state.stopped) return;
+  const node = state.raft.node;
+  const ns = state.config.namespace;
+  const self = state.config.serverId;
+  for (const p of [...state.pending]) {
+    if (p.forwarded && time.nowMs < p.deadlineMs) continue;
+    if (time.nowMs >= p.deadlineMs) {
+      dropPending(state, p);
+      if (p.answer !== undefined) answerProposal(state, p.answer, { code: "Unavailable", message: `no metadata leader answered within ${PROPOSAL_TIMEOUT_MS} ms; retry` }, time, out);
+    } else if (node.role === "leader") {
+      const proposed = node.propose(encodeMetadataEntry({ from: self, seq: p.seq, op: p.op }));
+      if (!proposed.ok) continue; // a leadership transfer: it goes once that settles
+      dropPending(state, p);
+      indexed(state, p, proposed.index);
+    } else if (node.lead !== "") {
+      out.send.push(requestSend(ns, { kind: "propagate", from: self, seq: p.seq, op: p.op }, replySubject(ns, self)));
+      p.forwarded = true;
+    }
+  }
+}
+
+function dropPending(state: BrokerState, p: Proposal): void {
+  const at = state.pending.indexOf(p);
+  if (at >= 0) state.pending.splice(at, 1);
+}
+
+/** A proposal got its log index: it joins the indexed ones, kept in index order. */
+export function indexed(state: BrokerState, p: Proposal, index: number): void {
+  p.index = index;
+  let at = state.proposals.length;
+  while (at > 0 && ((state.proposals[at - 1] as Proposal).index as number) > index) at--;
+  state.proposals.splice(at, 0, p);
+}
+
+/** The controller's answer to a forwarding: the proposal's index, or why it was refused. */
+export function onPropagateAnswer(state: BrokerState, seq: number, answer: { index: number } | { error: OperatingError }, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const p = state.pending.find((q) => q.seq === seq);
+  if (p === undefined) return; // already committed and answered, or timed out
+  dropPending(state, p);
+  if ("index" in answer) {
+    // Already applied past it (the answer was slow): its entry was not ours, or it was matched by seq.
+    if (answer.index <= state.metadata.lastAppliedIndex) {
+      if (p.answer !== undefined) answerProposal(state, p.answer, LOST, time, out);
+      return;
+    }
+    return indexed(state, p, answer.index);
+  }
+  if (answer.error.code === "NotLeader" && time.nowMs < p.deadlineMs) {
+    // The leader moved: forward again once the new one is known.
+    p.forwarded = false;
+    state.pending.push(p);
+    return;
+  }
+  if (p.answer !== undefined) answerProposal(state, p.answer, answer.error, time, out);
+}
+
+const LOST: OperatingError = { code: "Unavailable", message: "the metadata leader changed before the request committed; it did not apply, retry" };
+
+/** Hands out the node's next Ready (one in flight at a time): its persist goes to the metadata lane, its messages after it. */
+export function drainRaft(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const raft = state.raft;
+  // A bounded number of persist-free Readys per step (a leader answering a burst of messages).
+  for (let round = 0; round < 8; round++) {
+    if (state.raftDown || raft.inFlight !== undefined || state.stopped || state.failed !== undefined) return;
+    if (!raft.node.hasReady()) return;
+    const ready = raft.node.ready();
+    const ops = raft.log.persist({
+      ...(ready.snapshot !== undefined ? { snapshot: ready.snapshot } : {}), entries: ready.entries,
+      ...(ready.hardState !== undefined ? { hardState: ready.hardState } : {}),
+    });
+    const sends = ready.messages.map((m) => raftSend(state.config.namespace, m));
+    if (ops.length > 0) {
+      out.persist.push(...ops);
+      out.sendAfterPersist.push(...sends);
+      // Broker.finish groups this step's persist as one mixed metadata-lane group: this token.
+      raft.inFlight = { ready, token: state.nextToken };
+      return;
+    }
+    out.send.push(...sends);
+    raft.inFlight = { ready, token: undefined };
+    completeReady(state, time, out);
+  }
+}
+
+/** The Ready's token came back persisted: install, apply, advance. */
+export function onRaftPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): boolean {
+  if (state.raft.inFlight?.token !== token) return false;
+  completeReady(state, time, out);
+  return true;
+}
+
+function completeReady(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const raft = state.raft;
+  assert(raft.inFlight !== undefined, "a Ready is in flight");
+  const { ready } = raft.inFlight;
+  raft.inFlight = undefined;
+  if (ready.snapshot !== undefined) installSnapshot(state, ready.snapshot, time, out);
+  applyEntries(state, ready.committedEntries, time, out);
+  raft.node.advance(ready);
+  const conf = raft.node.confState();
+  // A cluster of one elects itself at once instead of after an election timeout.
+  if (conf.voters.length === 1 && conf.voters[0] === state.config.serverId && raft.node.role !== "leader") raft.node.campaign();
+  maybeSnapshot(state, out);
+}
+
+/** Applies committed entries, answering this broker's proposals (or failing those another entry replaced). */
+function applyEntries(state: BrokerState, entries: readonly RaftEntry[], time: InputTime, out: Outputs<BrokerEffect>): void {
+  const batch: Array<{ index: number; op: MetadataOp; answer: Proposal["answer"] }> = [];
+  for (const entry of entries) {
+    const mine = takeProposal(state, entry, time, out);
+    const op = committedOp(entry, out.log);
+    if (op !== undefined) batch.push({ index: entry.index, op, answer: mine?.answer });
+  }
+  applyCommittedMetadata(state, batch, time, out);
+  state.metadata.lastAppliedIndex = Math.max(state.metadata.lastAppliedIndex, entries[entries.length - 1]?.index ?? 0);
+}
+
+/** The proposal `entry` commits, if it is this broker's (known by its seq); indexed proposals it replaced are failed. */
+function takeProposal(state: BrokerState, entry: RaftEntry, time: InputTime, out: Outputs<BrokerEffect>): Proposal | undefined {
+  let mine: Proposal | undefined;
+  const decoded = entry.type === "normal" && entry.data.length > 0 ? decodeMetadataEntry(entry.data) : undefined;
+  if (decoded?.ok === true && decoded.value.from === state.config.serverId) {
+    const seq = decoded.value.seq;
+    mine = state.proposals.find((p) => p.seq === seq) ?? state.pending.find((p) => p.seq === seq);
+    if (mine !== undefined) {
+      dropPending(state, mine);
+      const at = state.proposals.indexOf(mine);
+      if (at >= 0) state.proposals.splice(at, 1);
+    }
+  }
+  while (state.proposals.length > 0 && ((state.proposals[0] as Proposal).index as number) <= entry.index) {
+    const p = state.proposals.shift() as Proposal;
+    if (p.answer !== undefined) answerProposal(state, p.answer, LOST, time, out);
+  }
+  return mine;
+}
+
+/** A snapshot from the leader replaces the metadata; partitions are opened, closed and removed to match. */
+function installSnapshot(state: BrokerState, snapshot: RaftSnapshot, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const restored = restoreMetadata(snapshot.data, state.config.streamDefaults);
+  if (!restored.ok) {
+    // The leader's snapshot is unusable: stop rather than run on metadata that disagrees with the cluster.
+    state.failed = `the metadata snapshot at ${snapshot.meta.index} from the leader cannot be read: ${restored.error.message}`;
+    out.log.push({ level: "error", msg: "metadata snapshot refused: the broker stops writing", fields: { index: snapshot.meta.index, reason: restored.error.message } });
+    return;
+  }
+  const before = state.metadata;
+  const after = restored.value;
+  after.lastAppliedIndex = Math.max(after.lastAppliedIndex, snapshot.meta.index);
+  state.metadata = after;
+  for (const change of snapshotChanges(before.streams, after.streams)) reactToChange(state, change, time, out);
+  out.log.push({ level: "info", msg: "installed a metadata snapshot from the leader", fields: { index: snapshot.meta.index, streams: after.streams.size } });
+}
+
+/** The changes that turn `before` into `after`, as if their ops had been applied one by one. */
+export function snapshotChanges(before: ReadonlyMap<string, StreamMeta>, after: ReadonlyMap<string, StreamMeta>): MetadataChange[] {
+  const changes: MetadataChange[] = [];
+  const same = (a: StreamMeta, b: StreamMeta): boolean => a.partitions[0]?.leaderEpoch === b.partitions[0]?.leaderEpoch && a.creationTimestampNs === b.creationTimestampNs;
+  for (const old of before.values()) {
+    const now = after.get(old.name);
+    if (now === undefined || !same(old, now)) changes.push({ kind: "streamDeleted", stream: old });
+  }
+  for (const now of after.values()) {
+    const old = before.get(now.name);
+    if (old === undefined || !same(old, now)) {
+      changes.push({ kind: "streamCreated", stream: now });
+      continue;
+    }
+    const differ = (pick: (p: PartitionMeta) => boolean): PartitionMeta[] => now.partitions.filter((p, i) => old.partitions[i] !== undefined && pick(p) !== pick(old.partitions[i] as PartitionMeta));
+    const flipped = differ((p) => p.paused);
+    const paused = flipped.filter((p) => p.paused);
+    const resumed = flipped.filter((p) => !p.paused);
+    const readonly = differ((p) => p.readonly);
+    if (paused.length > 0) changes.push({ kind: "partitionsPaused", stream: now, partitions: paused });
+    if (resumed.length > 0) changes.push({ kind: "partitionsResumed", stream: now, partitions: resumed });
+    if (readonly.length > 0) changes.push({ kind: "partitionsReadonly", stream: now, partitions: readonly });
+  }
+  return changes;
+}
+
+/** Takes a snapshot of the applied metadata and compacts the Raft log behind it, every snapshotEntries entries. */
+function maybeSnapshot(state: BrokerState, out: Outputs<BrokerEffect>): void {
+  const raft = state.raft;
+  const snapshot = raft.snapshotDue(state.metadata);
+  if (snapshot === undefined) return;
+  out.persist.push(...raft.log.saveSnapshot(snapshot), ...raft.log.compact(snapshot.meta.index));
+}
+
+/**
+ * A persist of the metadata lane failed. Raft's in-memory log may now be ahead of the disk: the
+ * node is dropped (nothing more is sent from it), its waiting proposals are failed, and once the
+ * repair has synced what the disk holds, restartRaft rebuilds it from there, as after a crash.
+ */
+export function onRaftPersistFailed(state: BrokerState, token: number, failure: DiskError, out: Outputs<BrokerEffect>): void {
+  const raft = state.raft;
+  if (raft.inFlight?.token !== token) return;
+  state.raftDown = true;
+  raft.inFlight = undefined;
+  // Their entries may still commit (another broker may hold them): the outcome is unknown.
+  for (const p of [...state.proposals.splice(0), ...state.pending.splice(0)]) {
+    const held = p.answer;
+    if (held === undefined) continue;
+    const effect: BrokerEffect = held.kind === "apiResponse"
+      ? { kind: "apiResponse", requestId: held.requestId, result: held.response }
+      : { kind: "subscribed", subscriptionId: held.subscriptionId, result: { ok: true, value: { startOffset: -1 as Offset } } };
+    out.reply.push(...failHeldReplies([effect], failure));
+  }
+}
+
+/** The disk work that makes what the Raft directory holds durable (the repair after a full disk). */
+export function raftSyncOps(state: BrokerState): DiskOp[] {
+  const raft = state.raft;
+  const dir = raftDir(state.config.dataDir);
+  const files = [...raft.log.segmentPaths(), joinPath(dir, "hardstate")];
+  const present = files.filter((f) => state.deps.reader.stat(f) !== undefined);
+  return [...present.map((path) => ({ kind: "fdatasync" as const, path })), { kind: "syncDir" as const, path: dir }];
+}
+
+/** After the repair's sync succeeded: the node is rebuilt from the Raft log as the disk holds it. */
+export function restartRaft(state: BrokerState, out: Outputs<BrokerEffect>): void {
+  const raft = state.raft;
+  if (!state.raftDown) return;
+  const opened = RaftDiskLog.open(state.deps.reader, raftDir(state.config.dataDir), state.deps.crc32c !== undefined ? { crc: state.deps.crc32c } : {});
+  if (!opened.ok) {
+    state.failed = `the Raft log cannot be reopened after a failed write: ${opened.error.message}`;
+    out.log.push({ level: "error", msg: "metadata Raft log cannot be reopened: the broker stops writing", fields: { reason: opened.error.message } });
+    return;
+  }
+  raft.log = opened.value.log;
+  raft.node = MetadataRaft.node(state.config.serverId, opened.value.log, state.deps.random, raft.config);
+  state.raftDown = false;
+  out.persist.push(...opened.value.ops);
+  out.log.push(...opened.value.events, { level: "info", msg: "metadata Raft node restarted from its log after the disk was repaired", fields: { lastIndex: raft.log.lastIndex() } });
+}
+
+/** One Raft tick (elections, heartbeats, the leader's quorum check), and the next one armed. */
+export function raftTick(state: BrokerState, time: InputTime): void {
+  if (!state.raftDown) state.raft.node.tick();
+  state.timers.set({ kind: "raftTick" }, time.nowMs + state.raft.config.tickMs);
+}
+
+/** The seed's probe ended with no cluster answering: bootstrap a cluster of one. */
+export function endSeedProbe(state: BrokerState, out: Outputs<BrokerEffect>): void {
+  if (state.seedProbe === undefined || state.fatal !== undefined) return;
+  state.seedProbe = undefined;
+  out.persist.push(...state.raft.bootstrapSeed(state.config.serverId, state.deps.random));
+  out.log.push({ level: "info", msg: "no metadata cluster answered: bootstrapped a new one with this broker as its seed", fields: { id: state.config.serverId } });
+}
+
+/** Whether `token` is the metadata lane's Raft persist (for the step dispatcher). */
+export function isRaftToken(state: BrokerState, token: number): boolean {
+  return state.raft.inFlight?.token === token && state.persistOps.get(token)?.lane === METADATA_LANE;
+}
