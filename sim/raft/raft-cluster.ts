@@ -184,6 +184,24 @@ export class SimRaftCluster {
     for (const m of this.members.values()) m.disk.setFaults({ latencyMsMax: maxMs });
   }
 
+  /** A running member loses its NATS connection (what is in flight to it is lost) and reconnects `downMs` later. */
+  disconnect(id: RaftNodeId, downMs: number): void {
+    const m = this.members.get(id);
+    if (m?.node === undefined || !m.connection.connected) return;
+    this.sim.trace(`raft nats disconnect ${id}`);
+    this.count("natsDisconnects");
+    m.connection.disconnect();
+    const generation = m.generation;
+    this.sim.scheduleAfter(downMs, `raft nats reconnect ${id}`, () => {
+      if (m.generation === generation) m.connection.reconnect();
+    });
+  }
+
+  /** Every running member's connection is up again. */
+  reconnectAll(): void {
+    for (const m of this.members.values()) if (m.node !== undefined) m.connection.reconnect();
+  }
+
   /** True when the member is running. */
   isUp(id: RaftNodeId): boolean {
     return this.members.get(id)?.node !== undefined;

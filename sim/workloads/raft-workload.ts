@@ -66,7 +66,7 @@ export function createRaftWorkload(options: RaftWorkloadOptions = {}): Workload 
   };
 }
 
-const FAULT_KINDS = ["symmetric", "asymmetric", "isolate", "ring", "crash", "network", "clock", "jump", "transfer"] as const;
+const FAULT_KINDS = ["symmetric", "asymmetric", "isolate", "ring", "crash", "network", "clock", "jump", "disconnect", "transfer"] as const;
 
 function drawShape(r: SimRandom): Shape {
   const size = r.pick("raftClusterSize", [3, 5]);
@@ -238,6 +238,9 @@ function applyFault(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, kind
       // A node's clock jumps forward (a VM resumed, NTP stepped): its missed ticks fire at once.
       cluster.jumpClock(f.pick("raftJumped", ids), f.between("raftJumpTicks", 2, 3 * ELECTION_TICKS));
       return;
+    case "disconnect":
+      cluster.disconnect(f.pick("raftDisconnected", ids), f.between("raftDisconnectMs", 1, 3_000));
+      return;
     case "transfer": {
       const leader = cluster.leader();
       if (leader !== undefined) cluster.withNode(leader.id, (node) => node.transferLeadership(f.pick("raftTransferTo", node.confState().voters)));
@@ -295,6 +298,7 @@ function runLiveness(sim: Simulation, cluster: SimRaftCluster, r: SimRandom, sta
   cluster.setSyncLatency(QUIET_SYNC_MS);
   cluster.disarmCrashes();
   cluster.healLinks();
+  cluster.reconnectAll();
   for (const id of cluster.ids) cluster.restart(id);
   const healedMs = sim.nowMs;
   let leader: RaftNode | undefined;

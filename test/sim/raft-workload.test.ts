@@ -25,7 +25,7 @@ test(`raft workload: ${SEEDS} seeds pass (safety after every event, leader after
   // The sweep must have exercised what it claims to.
   const exercised = [
     "crashes", "crashesMidSync", "unsyncedWritesLost", "snapshotsTaken", "snapshotsInstalled", "messagesDropped", "messagesDuplicated", "messagesCut",
-    "fault_symmetric", "fault_asymmetric", "fault_isolate", "fault_ring", "fault_clock", "fault_jump", "clockJumps", "fault_transfer", "fault_membership",
+    "fault_symmetric", "fault_asymmetric", "fault_isolate", "fault_ring", "fault_clock", "fault_jump", "clockJumps", "fault_disconnect", "natsDisconnects", "fault_transfer", "fault_membership",
   ];
   for (const what of exercised) assert.ok((totals.get(what) ?? 0) > 0, `no ${what} in ${SEEDS} seeds`);
   assert.ok((totals.get("leaderTerms") ?? 0) > 2 * SEEDS, "leaders change often");
