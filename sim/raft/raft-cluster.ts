@@ -213,6 +213,10 @@ export class SimRaftCluster {
     if (m?.node === undefined) return;
     this.sim.trace(`raft crash ${id}`);
     this.count("crashes");
+    // A persist in flight may cut entries from cutFrom on; those below it and synced must survive.
+    const mustIndex = Math.min(m.syncedLastIndex, m.cutFrom - 1);
+    const mustTerm = mustIndex > 0 ? m.log?.term(mustIndex) : undefined;
+    m.mustRecover = mustTerm === undefined ? undefined : { index: mustIndex, term: mustTerm };
     m.node = undefined;
     m.log = undefined;
     m.generation++;
@@ -288,6 +292,11 @@ export class SimRaftCluster {
     const terms = new Map<number, number>(entries.map((e) => [e.index, e.term]));
     if (snapshot !== undefined) terms.set(snapshot.meta.index, snapshot.meta.term);
     this.checker.onEntries(m.id, entries, (i) => terms.get(i));
+    const must = m.mustRecover;
+    m.mustRecover = undefined;
+    if (must === undefined || must.index < (snapshot?.meta.index ?? 0)) return;
+    const held = terms.get(must.index);
+    if (held !== must.term) this.checker.fail(`Durability: ${m.id} lost synced entry ${must.index} of term ${must.term} in a crash (recovered: ${held === undefined ? "nothing" : `term ${held}`} there)`);
   }
 
   private scheduleTick(m: SimRaftMember): void {
@@ -314,6 +323,7 @@ export class SimRaftCluster {
     if (node === undefined || log === undefined || m.busy || !node.hasReady()) return;
     const ready = node.ready();
     this.checker.onEntries(m.id, ready.entries, (i) => node.termAt(i));
+    m.cutFrom = ready.snapshot !== undefined ? 0 : (ready.entries[0]?.index ?? Infinity);
     const ops = log.persist({
       entries: ready.entries,
       ...(ready.snapshot === undefined ? {} : { snapshot: ready.snapshot }),
@@ -339,6 +349,8 @@ export class SimRaftCluster {
   }
 
   private persisted(m: SimRaftMember, ready: Ready): void {
+    m.syncedLastIndex = m.log?.lastIndex() ?? 0;
+    m.cutFrom = Infinity;
     if (ready.snapshot !== undefined) this.count("snapshotsInstalled");
     if (ready.hardState !== undefined) {
       this.checker.onDurableCommit(m.id, m.durableHardState.commit, ready.hardState.commit);

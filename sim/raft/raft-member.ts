@@ -30,6 +30,12 @@ export class SimRaftMember implements CheckedNode {
   stateHash = 0;
   /** The hard state as of the last persist whose ops all completed: what a restart must recover. */
   durableHardState: HardState = { term: 0, vote: "", commit: 0 };
+  /** The last index of the log as of the last persist whose ops all completed. */
+  syncedLastIndex = 0;
+  /** Where the persist in flight starts replacing entries (0: a snapshot replaces them all; Infinity: none). */
+  cutFrom = Infinity;
+  /** Set at a crash: the synced entry the restart must still hold (or cover with its snapshot). */
+  mustRecover: { readonly index: number; readonly term: number } | undefined;
   tickHandle: EventHandle | undefined;
   /** Crash when the next sync starts (its writes in the page cache only), then restart after this many ms. */
   crashAtNextSyncDowntimeMs: number | undefined;
@@ -66,6 +72,7 @@ export class SimRaftMember implements CheckedNode {
       const { entries, hardState } = bootstrapLog(initialVoters);
       ops.push(...opened.value.log.persist({ entries, hardState }));
       this.durableHardState = hardState;
+      this.syncedLastIndex = entries.length;
     }
     for (const op of ops) applyDiskOp(this.disk, op);
   }
