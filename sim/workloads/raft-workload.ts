@@ -1,10 +1,12 @@
-// The Raft workload: a 3- or 5-node cluster (drawn per seed) of the real RaftNode under a faulty
-// network, crashes, restarts and faulty clocks, with proposals, leadership transfers and (in some
-// seeds) membership changes and snapshots; the safety properties are checked after every event
-// (sim/raft/raft-checker.ts). Then the liveness phase: faults heal for a majority, a leader that
-// every member follows must appear within two (randomized) election timeouts plus jitter, and the
-// term must not change for 60 simulated seconds while one follower is cut off asymmetrically and
-// then rejoins (PreVote and CheckQuorum at work); a last proposal must then commit everywhere.
+// The Raft workload: a 3- or 5-node cluster (drawn per seed) of the real RaftNode, each member's log a
+// RaftDiskLog on its own SimDisk, its messages frames through the simulated NATS (sim/raft/), under
+// a faulty network, partitions, power-loss crashes, restarts and faulty clocks, with proposals,
+// leadership transfers and (in some seeds) membership changes and snapshots; the safety properties
+// are checked after every event (sim/raft/raft-checker.ts). Then the liveness phase: faults heal
+// for a majority, a leader that every member follows must appear within two (randomized) election
+// timeouts plus jitter, and the term must not change for 60 simulated seconds while one follower is
+// cut off asymmetrically and then rejoins (PreVote and CheckQuorum at work); a last proposal must
+// then commit everywhere.
 import type { RaftDiskLogPlantedBugs } from "../../src/core/raft/raft-disk-log.js";
 import type { RaftNode, RaftPlantedBugs } from "../../src/core/raft/raft-node.js";
 import type { RaftNodeId } from "../../src/core/raft/raft-types.js";
