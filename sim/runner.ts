@@ -82,6 +82,7 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     createBrokerWorkload({ unhealedNetwork: true }),
     createBrokerWorkload({ plantedBug: "replyBeforePersist", answeredCreatesCheck: false }),
     ...(["commitPreviousTermByCount", "noPreVote", "noCheckQuorum", "voteWithoutPersist"] as const).map((plantedBug) => createRaftWorkload({ plantedBug })),
+    ...(["noFsyncBeforeHardState", "skipTruncateOnConflict"] as const).map((diskLogBug) => createRaftWorkload({ diskLogBug })),
     createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
   ].map((w) => [w.name, w]),
 );

@@ -1,7 +1,8 @@
 // The simulator's NATS: a server that routes core pub/sub between client connections with the same
 // Sublist the embedded server uses (queue groups picked from a seeded Random), and injects network
 // faults per delivery: drop, delay with a long tail, duplication and reordering (when off, each
-// publisher-to-subscriber link stays FIFO, as real NATS is). A connection can be disconnected: the
+// publisher-to-subscriber link stays FIFO, as real NATS is), and partitions: the link from one
+// connection to another can be cut, one direction at a time. A connection can be disconnected: the
 // server forgets its subscriptions and everything in flight to or from it is lost; on reconnect the
 // connection resubscribes everything it had, as the real client does. Every delivery is a scheduled
 // event of the Simulation, so a seed replays exactly. Brokers, clients and (later) peers of a cluster
@@ -77,6 +78,8 @@ export interface SimNatsCounters {
   duplicated: number;
   lostToDisconnect: number;
   disconnects: number;
+  /** Deliveries lost to a cut link (a partition). */
+  cut: number;
 }
 
 /** The simulated NATS server and the network between it and its connections. */
@@ -84,9 +87,11 @@ export class SimNatsServer {
   private readonly sublist = new Sublist<Subscription>();
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly linkTailMs = new Map<string, number>();
+  /** Links cut by a partition, as "from>to" connection names (one direction each). */
+  private readonly cutLinks = new Set<string>();
   private nextHandle = 1;
   private faultKnobs: SimNatsFaults;
-  readonly counters: SimNatsCounters = { published: 0, delivered: 0, dropped: 0, duplicated: 0, lostToDisconnect: 0, disconnects: 0 };
+  readonly counters: SimNatsCounters = { published: 0, delivered: 0, dropped: 0, duplicated: 0, lostToDisconnect: 0, disconnects: 0, cut: 0 };
 
   constructor(
     private readonly sim: Simulation,
@@ -104,6 +109,25 @@ export class SimNatsServer {
   /** Changes the fault knobs (NO_SIM_NATS_FAULTS heals the network); deliveries in flight keep theirs. */
   setFaults(faults: SimNatsFaults): void {
     this.faultKnobs = faults;
+  }
+
+  /**
+   * Cuts (or restores) the link from connection `from` to connection `to` (by name), one direction
+   * only, so partitions can be asymmetric: deliveries are lost when published and when they arrive.
+   */
+  setLinkCut(from: string, to: string, cut: boolean): void {
+    if (cut) this.cutLinks.add(`${from}>${to}`);
+    else this.cutLinks.delete(`${from}>${to}`);
+  }
+
+  /** Restores every cut link (heals every partition). */
+  healLinks(): void {
+    this.cutLinks.clear();
+  }
+
+  /** True when the link from `from` to `to` is cut. */
+  isLinkCut(from: string, to: string): boolean {
+    return this.cutLinks.size > 0 && this.cutLinks.has(`${from}>${to}`);
   }
 
   /** Opens a client connection named `name` (names appear in the trace and must be unique). */
@@ -141,6 +165,11 @@ export class SimNatsServer {
 
   private deliverLater(from: SimNatsConnection, subscription: Subscription, message: SimNatsMessage): void {
     const to = subscription.connection;
+    // Checked before any draw, so runs without partitions replay exactly as before.
+    if (this.isLinkCut(from.name, to.name)) {
+      this.counters.cut++;
+      return;
+    }
     if (this.random.chance("natsDrop", this.faultKnobs.dropPerMille, 1000)) {
       this.counters.dropped++;
       return;
@@ -150,6 +179,10 @@ export class SimNatsServer {
     this.sim.scheduleAt(atMs, `nats ${from.name}>${to.name} ${message.subject}`, () => {
       if (to.epoch !== epoch || !to.has(subscription)) {
         this.counters.lostToDisconnect++;
+        return;
+      }
+      if (this.isLinkCut(from.name, to.name)) {
+        this.counters.cut++;
         return;
       }
       this.counters.delivered++;

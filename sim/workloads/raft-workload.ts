@@ -1,13 +1,17 @@
-// The Raft workload: a 3- or 5-node cluster (drawn per seed) of the real RaftNode under a faulty
-// network, crashes, restarts and faulty clocks, with proposals, leadership transfers and (in some
-// seeds) membership changes and snapshots; the safety properties are checked after every event
-// (sim/raft/raft-checker.ts). Then the liveness phase: faults heal for a majority, a leader that
-// every member follows must appear within two (randomized) election timeouts plus jitter, and the
-// term must not change for 60 simulated seconds while one follower is cut off asymmetrically and
-// then rejoins (PreVote and CheckQuorum at work); a last proposal must then commit everywhere.
+// The Raft workload: a 3- or 5-node cluster (drawn per seed) of the real RaftNode, each member's log a
+// RaftDiskLog on its own SimDisk, its messages frames through the simulated NATS (sim/raft/), under
+// a faulty network, partitions, power-loss crashes, restarts and faulty clocks, with proposals,
+// leadership transfers and (in some seeds) membership changes and snapshots; the safety properties
+// are checked after every event (sim/raft/raft-checker.ts). Then the liveness phase: faults heal
+// for a majority, a leader that every member follows must appear within two (randomized) election
+// timeouts plus jitter, and the term must not change for 60 simulated seconds while one follower is
+// cut off asymmetrically and then rejoins (PreVote and CheckQuorum at work); a last proposal must
+// then commit everywhere.
+import type { RaftDiskLogPlantedBugs } from "../../src/core/raft/raft-disk-log.js";
 import type { RaftNode, RaftPlantedBugs } from "../../src/core/raft/raft-node.js";
 import type { RaftNodeId } from "../../src/core/raft/raft-types.js";
-import { quietFaults, SimRaftCluster } from "../raft/raft-cluster.js";
+import { QUIET_NETWORK, QUIET_SYNC_MS, quietFaults, SimRaftCluster, type RaftClusterOptions } from "../raft/raft-cluster.js";
+import type { SimDiskFaults } from "../sim-disk.js";
 import type { Workload, WorkloadOptions, WorkloadOutcome } from "../runner.js";
 import type { Simulation } from "../simulation.js";
 import type { SimRandom } from "../sim-random.js";
@@ -20,10 +24,13 @@ export const RAFT_LEADER_DEADLINE_MS = (2 * 2 * ELECTION_TICKS + ELECTION_TICKS)
 export const RAFT_STABLE_WINDOW_MS = 60_000;
 const FINAL_COMMIT_MS = 3_000;
 
-/** Which planted bug (if any) the cluster runs with. */
+/** Which planted bug (if any) the cluster runs with: in the Raft node, or in its log on disk. */
 export interface RaftWorkloadOptions {
   readonly plantedBug?: keyof RaftPlantedBugs;
+  readonly diskLogBug?: keyof RaftDiskLogPlantedBugs;
 }
+
+type PlantedBug = { readonly raft: keyof RaftPlantedBugs } | { readonly diskLog: keyof RaftDiskLogPlantedBugs } | undefined;
 
 interface Shape {
   readonly ids: readonly RaftNodeId[];
@@ -46,20 +53,22 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The raft workload, or a planted-bug variant named raft-<bug>. */
+/** The raft workload, or a planted-bug variant named raft-<bug> (raft-disk-<bug> for the log on disk). */
 export function createRaftWorkload(options: RaftWorkloadOptions = {}): Workload {
-  const bug = options.plantedBug;
+  const bug: PlantedBug = options.plantedBug !== undefined ? { raft: options.plantedBug } : options.diskLogBug !== undefined ? { diskLog: options.diskLogBug } : undefined;
+  const name = bug === undefined ? "raft" : "raft" in bug ? `raft-${kebab(bug.raft)}` : `raft-disk-${kebab(bug.diskLog)}`;
   return {
-    name: bug === undefined ? "raft" : `raft-${kebab(bug)}`,
+    name,
     description:
-      "3 or 5 Raft nodes under drops, duplicates, delays, partitions, crashes and clock faults, with membership changes and snapshots in some seeds; " +
+      "3 or 5 Raft nodes, each a RaftDiskLog on its own SimDisk, talking through the simulated NATS, under drops, duplicates, delays, reordering, " +
+      "partitions (symmetric, one-way, isolate-one, majorities ring), power-loss crashes, restarts, late timers and clock jumps, with membership changes and snapshots in some seeds; " +
       "Election Safety, Log Matching, Leader Completeness, State Machine Safety and monotonic commits after every event, then a leader within two election timeouts and a term stable for 60 s",
     defaultDurationMs: 20_000,
     run: (sim, workloadOptions) => runRaftSeed(sim, workloadOptions, bug),
   };
 }
 
-const FAULT_KINDS = ["symmetric", "asymmetric", "isolate", "ring", "crash", "network", "clock", "transfer"] as const;
+const FAULT_KINDS = ["symmetric", "asymmetric", "isolate", "ring", "crash", "network", "clock", "jump", "disconnect", "transfer"] as const;
 
 function drawShape(r: SimRandom): Shape {
   const size = r.pick("raftClusterSize", [3, 5]);
@@ -70,22 +79,39 @@ function drawShape(r: SimRandom): Shape {
   return { ids, voters: ids.slice(0, size), membership, faultKinds };
 }
 
-function runRaftSeed(sim: Simulation, options: WorkloadOptions, bug: keyof RaftPlantedBugs | undefined): WorkloadOutcome {
-  const r = sim.random("raft-workload");
-  const shape = drawShape(r);
+/** How a crash loses unsynced writes: SimDisk's even odds, or drawn knobs. */
+function drawCrashFaults(r: SimRandom): Partial<SimDiskFaults> {
+  if (r.chance("raftCrashDefaultOdds", 1, 2)) return {};
+  const tornWritePerMille = r.between("raftTornWrite", 0, 500);
+  return { tornWritePerMille, droppedWritePerMille: r.between("raftDroppedWrite", 0, 1000 - tornWritePerMille), lostDirEntryPerMille: r.between("raftLostDirEntry", 0, 1000) };
+}
+
+function clusterOptions(r: SimRandom, shape: Shape, bug: PlantedBug): RaftClusterOptions {
   const snapshotEvery = r.chance("raftSnapshots", 1, 2) ? r.between("raftSnapshotEvery", 3, 40) : 0;
-  const cluster = new SimRaftCluster(sim, {
+  // Small segments and hard state files in some seeds, so rolls, cuts across segments and rewrites happen.
+  const diskLog = {
+    segmentMaxBytes: r.pick("raftSegmentMaxBytes", [200, 1_000, 1 << 20]),
+    hardStateRewriteBytes: r.pick("raftHardStateRewriteBytes", [150, 1_000, 1 << 16]),
+    ...(bug !== undefined && "diskLog" in bug ? { plantedBugs: { [bug.diskLog]: true } } : {}),
+  };
+  return {
     ids: shape.ids, voters: shape.voters, tickMs: TICK_MS, electionTicks: ELECTION_TICKS, snapshotEvery,
     maxSizePerMsgBytes: r.pick("raftMaxSizePerMsg", [1, 64, 4096]), maxInflightMsgs: r.pick("raftMaxInflight", [1, 4, 64]),
-    codecRoundTrip: r.chance("raftCodecRoundTrip", 1, 8),
-    ...(bug === undefined ? {} : { plantedBugs: { [bug]: true } }),
-  });
+    diskLog, diskFaults: drawCrashFaults(r),
+    ...(bug !== undefined && "raft" in bug ? { plantedBugs: { [bug.raft]: true } } : {}),
+  };
+}
+
+function runRaftSeed(sim: Simulation, options: WorkloadOptions, bug: PlantedBug): WorkloadOutcome {
+  const r = sim.random("raft-workload");
+  const shape = drawShape(r);
+  const cluster = new SimRaftCluster(sim, clusterOptions(r, shape, bug));
   const state: RunState = { active: true, proposalSeq: 0, counts: new Map() };
   scheduleProposals(sim, cluster, r, state);
   scheduleFaults(sim, cluster, sim.random("raft-faults"), shape, state);
   const counters = (): Record<string, number> => ({
     ...cluster.counters(), ...Object.fromEntries(state.counts), committed: cluster.checker.committedCount,
-    leaderTerms: cluster.checker.leaderTerms, nodes: shape.voters.length, snapshotEvery,
+    leaderTerms: cluster.checker.leaderTerms, nodes: shape.voters.length,
   });
   if (!sim.runUntil(options.durationMs, options.maxEvents)) return { ok: false, failure: "safety phase stopped (invariant or event budget)", counters: counters() };
   state.active = false;
@@ -122,49 +148,100 @@ function scheduleFaults(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, 
   sim.scheduleAfter(f.between("raftFaultGapMs", 100, 2_000), "raft fault", next);
 }
 
-function applyFault(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, kind: string): void {
+/** Two non-empty sides: each id on side true or false. */
+function drawSides(f: SimRandom, ids: readonly RaftNodeId[]): Map<RaftNodeId, boolean> {
+  const first = f.between("raftSideSize", 1, ids.length - 1);
+  const shuffled = shuffle(f, ids);
+  return new Map(shuffled.map((id, i) => [id, i < first]));
+}
+
+function shuffle(f: SimRandom, ids: readonly RaftNodeId[]): RaftNodeId[] {
+  const out = [...ids];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = f.int("raftShuffle", i + 1);
+    [out[i], out[j]] = [out[j] as RaftNodeId, out[i] as RaftNodeId];
+  }
+  return out;
+}
+
+/** Partitions in the simulated NATS: symmetric split, one-way split, isolate-one, majorities ring. */
+function applyPartition(cluster: SimRaftCluster, f: SimRandom, kind: "symmetric" | "asymmetric" | "isolate" | "ring"): void {
   const ids = cluster.ids;
-  const cutBoth = (a: RaftNodeId, b: RaftNodeId): void => {
-    cluster.setLink(a, b, false);
-    cluster.setLink(b, a, false);
-  };
   switch (kind) {
     case "symmetric": {
-      const side = new Map(ids.map((id) => [id, f.chance("raftSide", 1, 2)]));
+      const side = drawSides(f, ids);
       for (const a of ids) for (const b of ids) if (side.get(a) !== side.get(b)) cluster.setLink(a, b, false);
       return;
     }
-    case "asymmetric":
-      for (let i = f.between("raftCuts", 1, ids.length); i > 0; i--) cluster.setLink(f.pick("raftCutFrom", ids), f.pick("raftCutTo", ids), false);
+    case "asymmetric": {
+      // One direction only: the true side no longer hears the false side, which still hears it.
+      const side = drawSides(f, ids);
+      for (const a of ids) for (const b of ids) if (side.get(a) === false && side.get(b) === true) cluster.setLink(a, b, false);
       return;
+    }
     case "isolate": {
       const victim = f.pick("raftIsolated", ids);
-      for (const other of ids) if (other !== victim) cutBoth(victim, other);
-      return;
-    }
-    case "ring":
-      // Each node reaches only its two ring neighbours: every node sees a majority, no two see the same one.
-      for (let i = 0; i < ids.length; i++) for (let j = 0; j < ids.length; j++) {
-        const d = Math.min((i - j + ids.length) % ids.length, (j - i + ids.length) % ids.length);
-        if (d > 1) cluster.setLink(ids[i] as RaftNodeId, ids[j] as RaftNodeId, false);
+      for (const other of ids) {
+        if (other === victim) continue;
+        cluster.setLink(victim, other, false);
+        cluster.setLink(other, victim, false);
       }
       return;
-    case "crash": {
-      const victim = f.pick("raftCrashed", ids);
-      cluster.crash(victim);
-      sim.scheduleAfter(f.between("raftDowntimeMs", 1, 4_000), `raft restart ${victim}`, () => cluster.restart(victim));
+    }
+    case "ring": {
+      // Each node reaches only its ring neighbours: every node sees a majority, no two the same one.
+      // Three in a row: the ends cannot hear each other, the middle one hears both.
+      const ring = shuffle(f, ids);
+      const n = ring.length;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        const d = Math.min((i - j + n) % n, (j - i + n) % n);
+        if (d > 1) cluster.setLink(ring[i] as RaftNodeId, ring[j] as RaftNodeId, false);
+      }
+      if (n === 3) {
+        cluster.setLink(ring[0] as RaftNodeId, ring[2] as RaftNodeId, false);
+        cluster.setLink(ring[2] as RaftNodeId, ring[0] as RaftNodeId, false);
+      }
       return;
     }
-    case "network":
-      Object.assign(cluster.faults, {
-        dropPer1000: f.between("raftDrop", 0, 300), duplicatePer1000: f.between("raftDup", 0, 150), minDelayMs: f.between("raftMinDelay", 0, 5),
-        maxDelayMs: f.between("raftMaxDelay", 5, 60), longDelayPer1000: f.between("raftLong", 0, 60), longDelayMaxMs: f.between("raftLongMax", 60, 1_500),
-        maxPersistMs: f.between("raftPersist", 0, 25), crashAfterVotePer1000: f.between("raftCrashVote", 0, 1_000),
-        crashNewLeaderPer1000: f.between("raftCrashNewLeader", 0, 500),
-      });
+  }
+}
+
+function applyFault(sim: Simulation, cluster: SimRaftCluster, f: SimRandom, kind: string): void {
+  const ids = cluster.ids;
+  switch (kind) {
+    case "symmetric":
+    case "asymmetric":
+    case "isolate":
+    case "ring":
+      return applyPartition(cluster, f, kind);
+    case "crash": {
+      const victim = f.pick("raftCrashed", ids);
+      const downtimeMs = f.between("raftDowntimeMs", 1, 4_000);
+      // Half the crashes wait for the victim's next sync, so its unsynced writes are at stake.
+      if (f.chance("raftCrashMidSync", 1, 2)) return cluster.crashAtNextSync(victim, downtimeMs);
+      cluster.crash(victim);
+      sim.scheduleAfter(downtimeMs, `raft restart ${victim}`, () => cluster.restart(victim));
       return;
+    }
+    case "network": {
+      const tailDelayMsMax = f.between("raftLongMax", 60, 1_500);
+      cluster.setNetwork({
+        dropPerMille: f.between("raftDrop", 0, 300), duplicatePerMille: f.between("raftDup", 0, 150), delayMsMax: f.between("raftMaxDelay", 0, 60),
+        tailPerMille: f.between("raftLong", 0, 60), tailDelayMsMax, reorder: f.chance("raftReorder", 1, 2),
+      });
+      cluster.setSyncLatency(f.between("raftSyncMs", 0, 25));
+      Object.assign(cluster.faults, { crashAfterVotePer1000: f.between("raftCrashVote", 0, 1_000), crashNewLeaderPer1000: f.between("raftCrashNewLeader", 0, 500) });
+      return;
+    }
     case "clock":
       Object.assign(cluster.faults, { lateTickPer1000: f.between("raftLate", 0, 300), lateTickMaxMs: f.between("raftLateMax", 1, 400), tickJumpPer1000: f.between("raftJump", 0, 30) });
+      return;
+    case "jump":
+      // A node's clock jumps forward (a VM resumed, NTP stepped): its missed ticks fire at once.
+      cluster.jumpClock(f.pick("raftJumped", ids), f.between("raftJumpTicks", 2, 3 * ELECTION_TICKS));
+      return;
+    case "disconnect":
+      cluster.disconnect(f.pick("raftDisconnected", ids), f.between("raftDisconnectMs", 1, 3_000));
       return;
     case "transfer": {
       const leader = cluster.leader();
@@ -219,7 +296,11 @@ function runFor(sim: Simulation, ms: number, stop: () => string | undefined): st
 
 function runLiveness(sim: Simulation, cluster: SimRaftCluster, r: SimRandom, state: RunState): string | undefined {
   Object.assign(cluster.faults, quietFaults());
+  cluster.setNetwork(QUIET_NETWORK);
+  cluster.setSyncLatency(QUIET_SYNC_MS);
+  cluster.disarmCrashes();
   cluster.healLinks();
+  cluster.reconnectAll();
   for (const id of cluster.ids) cluster.restart(id);
   const healedMs = sim.nowMs;
   let leader: RaftNode | undefined;
