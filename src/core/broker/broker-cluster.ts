@@ -15,6 +15,8 @@ import { encodeMetadataEntry } from "../metadata/metadata-entry.js";
 import { nodeId } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
 import { onPropagateAnswer } from "./broker-raft.js";
+import { checkStreamSettings } from "./broker-metadata.js";
+import { resolveStreamSettings } from "../metadata/stream-config.js";
 import type { BrokerState } from "./broker-state.js";
 import type { NatsDelivery } from "./partition.js";
 
@@ -76,7 +78,11 @@ export function onPeerMessage(state: BrokerState, message: PeerMessage, time: In
     case "metadataRequest":
       if (route.name === "status") break;
       return onRequest(state, route.name, message, time, out);
-    default:
+    // Partition replication's routes have no handler until replication is built.
+    case "replicate":
+    case "leaderEpochOffset":
+    case "partitionNotification":
+    case undefined:
       break;
   }
   handlePeerMessage(state.config.namespace, message, out.log);
@@ -124,6 +130,11 @@ function onRequest(state: BrokerState, name: "propagate" | "join" | "info" | "bo
       if (state.raftDown || node.role !== "leader") return answer({ kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: "not the metadata leader" } });
       const checked = state.metadata.check(request.op);
       if (!checked.ok) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
+      // The asking broker checked the settings; a peer that did not must not put bad ones in the log.
+      if (request.op.op === "createStream") {
+        const settings = checkStreamSettings(state, resolveStreamSettings(state.config.streamDefaults, request.op.overrides));
+        if (!settings.ok) return answer({ kind: "propagateRefused", seq: request.seq, error: settings.error });
+      }
       const proposed = node.propose(encodeMetadataEntry({ from: request.from, seq: request.seq, op: request.op }));
       return answer(proposed.ok ? { kind: "propagated", seq: request.seq, index: proposed.index } : { kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: proposed.error.message } });
     }

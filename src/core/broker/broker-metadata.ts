@@ -74,8 +74,9 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
       return;
     case "streamDeleted":
       for (const meta of change.stream.partitions) stopPartition(state, change.stream, meta, "deleted", out);
-      // A name no directory can have (saved by an older version) has no directory to remove.
-      if (streamDirNameProblem(change.stream.name) !== undefined) return;
+      // A name no directory can have (saved by an older version) has no directory to remove; nor
+      // has a broker that holds none of the stream's partitions.
+      if (streamDirNameProblem(change.stream.name) !== undefined || !holdsReplica(state, change.stream)) return;
       out.persist.push(
         { kind: "removeTree", path: streamDir(state, change.stream.name) },
         { kind: "syncDir", path: joinPath(state.config.dataDir, "streams") },
@@ -99,8 +100,17 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
   }
 }
 
-/** Opens a partition's log (paused partitions stay closed) and subscribes to its subject. */
+/** Whether this broker is a replica of any partition of `stream` (and so may hold its directory). */
+function holdsReplica(state: BrokerState, stream: StreamMeta): boolean {
+  return stream.partitions.some((p) => p.replicas.includes(state.config.serverId));
+}
+
+/**
+ * Opens a partition's log (paused partitions stay closed) and subscribes to its subject, on the
+ * broker that leads it; other brokers keep no partition object (they answer NotLeader for it).
+ */
 export function startPartition(state: BrokerState, stream: StreamMeta, meta: PartitionMeta, time: InputTime, out: Outputs<BrokerEffect>): void {
+  if (meta.leader !== state.config.serverId) return;
   const key = partitionKey(stream.name, meta.id);
   const existing = state.partitions.get(key);
   const snapshot = partitionSnapshot(stream, meta);

@@ -206,7 +206,7 @@ export function snapshotChanges(before: ReadonlyMap<string, StreamMeta>, after: 
       changes.push({ kind: "streamCreated", stream: now });
       continue;
     }
-    const differ = (pick: (p: PartitionMeta) => boolean): PartitionMeta[] => now.partitions.filter((p, i) => old.partitions[i] !== undefined && pick(p) !== pick(old.partitions[i] as PartitionMeta));
+    const differ = (pick: (p: PartitionMeta) => boolean): PartitionMeta[] => now.partitions.filter((p, i) => old.partitions[i] !== undefined && pick(p) !== pick(old.partitions[i]));
     const flipped = differ((p) => p.paused);
     const paused = flipped.filter((p) => p.paused);
     const resumed = flipped.filter((p) => !p.paused);

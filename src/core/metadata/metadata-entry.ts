@@ -5,6 +5,7 @@
 // error, never an assertion.
 import { err, ok, type Result } from "../errors.js";
 import type { MetadataOp } from "./metadata-op.js";
+import { LIFTBRIDGE_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js";
 
 /** The entry format's version. */
 export const METADATA_ENTRY_VERSION = 1;
@@ -71,6 +72,8 @@ export function metadataOpProblem(op: unknown): string | undefined {
       if (!isName(op.subject) || typeof op.group !== "string" || !Number.isSafeInteger(op.replicationFactor)) return "createStream lacks subject/group/replicationFactor";
       if (!Number.isSafeInteger(partitions) || (partitions as number) < 1 || (partitions as number) > 1_000_000) return "createStream has a bad partition count";
       if (!isRecord(op.overrides) || !isStamp(op.creationTimestampNs)) return "createStream lacks overrides/creationTimestampNs";
+      const badOverride = Object.entries(op.overrides).find(([k, v]) => !(k in LIFTBRIDGE_STREAM_DEFAULTS) || typeof v !== typeof LIFTBRIDGE_STREAM_DEFAULTS[k as keyof StreamDefaults] || (typeof v === "number" && !Number.isSafeInteger(v)));
+      if (badOverride !== undefined) return `createStream has a bad override ${badOverride[0].slice(0, 60)}`;
       const replicas = op.replicas;
       if (!Array.isArray(replicas) || replicas.length !== partitions) return "createStream needs one replica list per partition";
       if (!replicas.every((r) => Array.isArray(r) && r.length > 0 && r.every(isName))) return "createStream has an empty or bad replica list";
