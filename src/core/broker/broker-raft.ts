@@ -279,6 +279,18 @@ export function raftTick(state: BrokerState, time: InputTime): void {
   state.timers.set({ kind: "raftTick" }, time.nowMs + state.raft.config.tickMs);
 }
 
+/** A leader about to stop asks the voter with the longest log to take over (Raft's leadership transfer). */
+export function handOffLeadership(state: BrokerState): void {
+  const node = state.raft.node;
+  if (state.raftDown || node.role !== "leader") return;
+  let best: { id: string; match: number } | undefined;
+  for (const [id, pr] of node.progress()) {
+    if (id === state.config.serverId || !node.confState().voters.includes(id)) continue;
+    if (best === undefined || pr.match > best.match) best = { id, match: pr.match };
+  }
+  if (best !== undefined) node.transferLeadership(best.id);
+}
+
 /** The seed's probe ended with no cluster answering: bootstrap a cluster of one. */
 export function endSeedProbe(state: BrokerState, out: Outputs<BrokerEffect>): void {
   if (state.seedProbe === undefined || state.fatal !== undefined) return;

@@ -14,7 +14,7 @@ import { handleApiRequest } from "./broker-api.js";
 import type { BrokerConfig } from "./broker-config.js";
 import { BROKER_INFO_INTERVAL_MS, infoSend, onClusterChange, onPeerMessage, peerDeliveries, subscribePeerSubjects } from "./broker-cluster.js";
 import { replySubject, requestSend } from "../peers/metadata-peer-protocol.js";
-import { drainRaft, flushProposals, onRaftPersisted, onRaftPersistFailed } from "./broker-raft.js";
+import { drainRaft, flushProposals, handOffLeadership, onRaftPersisted, onRaftPersistFailed } from "./broker-raft.js";
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { onReadCompleted, onReadFailed, pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
@@ -138,7 +138,7 @@ export class Broker {
         onPeerMessage(s, input.message, input, out);
         break;
       case "shutdown":
-        this.shutdown(out);
+        this.shutdown(out, input);
         break;
       default:
         assertNever(input, "broker input");
@@ -170,8 +170,12 @@ export class Broker {
     assert(raftToken === undefined || s.persistOps.get(raftToken)?.lane === METADATA_LANE, "a Ready's persist is one metadata-lane group");
   }
 
-  private shutdown(out: BrokerOutputs): void {
+  private shutdown(out: BrokerOutputs, time: InputTime): void {
     const s = this.state;
+    // A controller hands its leadership to the most caught-up voter first, so the cluster does
+    // not wait an election timeout for a new one (best effort: the message leaves with this step).
+    handOffLeadership(s);
+    drainRaft(s, time, out);
     s.stopped = true;
     for (const p of s.partitions.values()) {
       if (p.sid !== undefined) out.natsSubscriptions.push({ kind: "natsUnsubscribe", sid: p.sid });
