@@ -46,7 +46,7 @@ export function flushProposals(state: BrokerState, time: InputTime, out: Outputs
     if (p.forwarded && time.nowMs < p.deadlineMs) continue;
     if (time.nowMs >= p.deadlineMs) {
       dropPending(state, p);
-      if (p.answer !== undefined) answerProposal(state, p.answer, { code: "Unavailable", message: `no metadata leader answered within ${PROPOSAL_TIMEOUT_MS} ms; retry` }, time, out);
+      if (p.answer !== undefined) answerProposal(state, p.answer, { code: "Unavailable", message: `no answer from a metadata leader within ${PROPOSAL_TIMEOUT_MS} ms: the request may or may not have applied` }, time, out);
     } else if (node.role === "leader") {
       const proposed = node.propose(encodeMetadataEntry({ from: self, seq: p.seq, op: p.op }));
       if (!proposed.ok) continue; // a leadership transfer: it goes once that settles
