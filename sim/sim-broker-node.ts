@@ -32,6 +32,8 @@ export class SimBrokerNode {
   private readonly queued = new BrokerInputQueue();
   private readonly natsHandles = new Map<number, number>();
   private deadline: { at: number; handle: ReturnType<Simulation["scheduleAt"]> } | undefined;
+  /** Called before each step with the broker about to take it (the cluster workload's stale-view check). */
+  beforeStep: (broker: Broker) => void = () => undefined;
   /** Receives every effect (API responses, subscription records, ...). */
   onEffect: (effect: BrokerEffect) => void = () => undefined;
   crashes = 0;
@@ -68,6 +70,12 @@ export class SimBrokerNode {
 
   /** Power loss: the process dies and the disk keeps only what was durable. */
   crash(): void {
+    this.exit();
+    this.disk.crash();
+  }
+
+  /** The process exits (after a shutdown, or a fatal error) with no power loss: the disk keeps every completed write. */
+  exit(): void {
     this.generation++;
     this.crashes++;
     this.runtime?.stop();
@@ -79,7 +87,6 @@ export class SimBrokerNode {
     this.natsHandles.clear();
     if (this.deadline !== undefined) this.sim.cancel(this.deadline.handle);
     this.deadline = undefined;
-    this.disk.crash();
   }
 
   /** Feeds an input at the end of this virtual instant. Dropped while crashed. */
@@ -103,7 +110,10 @@ export class SimBrokerNode {
     this.sim.scheduleAfter(0, `step ${this.config.serverId}`, () => {
       if (generation !== this.generation) return;
       this.drainScheduled = false;
-      for (let input = this.queued.next(this.time()); input !== undefined && this.runtime !== undefined; input = this.queued.next(this.time())) this.runtime.step(input);
+      for (let input = this.queued.next(this.time()); input !== undefined && this.runtime !== undefined; input = this.queued.next(this.time())) {
+        if (this.broker !== undefined) this.beforeStep(this.broker);
+        this.runtime.step(input);
+      }
     });
   }
 

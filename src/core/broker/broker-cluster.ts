@@ -14,7 +14,7 @@ import { raftSubject, receiveRaftMessage } from "../raft/raft-transport.js";
 import { encodeMetadataEntry } from "../metadata/metadata-entry.js";
 import { nodeId } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
-import { onPropagateAnswer } from "./broker-raft.js";
+import { appliedIsCurrent, onPropagateAnswer } from "./broker-raft.js";
 import type { BrokerState } from "./broker-state.js";
 import type { NatsDelivery } from "./partition.js";
 
@@ -123,7 +123,7 @@ function onRequest(state: BrokerState, name: "propagate" | "join" | "info" | "bo
     case "propagate": {
       if (state.raftDown || node.role !== "leader") return answer({ kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: "not the metadata leader" } });
       const checked = state.metadata.check(request.op);
-      if (!checked.ok) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
+      if (!checked.ok && appliedIsCurrent(state)) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
       const proposed = node.propose(encodeMetadataEntry({ from: request.from, seq: request.seq, op: request.op }));
       return answer(proposed.ok ? { kind: "propagated", seq: request.seq, index: proposed.index } : { kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: proposed.error.message } });
     }

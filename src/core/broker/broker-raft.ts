@@ -36,6 +36,18 @@ export function proposeOp(state: BrokerState, op: MetadataOp, time: InputTime): 
   return ok(proposal);
 }
 
+/**
+ * Whether the applied metadata is current, so a refusal it gives (StreamExists, StreamNotFound) is
+ * final: only on the leader that committed an entry of its term and applied all it committed (as
+ * etcd's ReadIndex requires). Anywhere else it may be stale: the op goes through the log and the
+ * apply-time check answers (cluster workload: a lagging broker answered StreamNotFound for a stream
+ * created long before).
+ */
+export function appliedIsCurrent(state: BrokerState): boolean {
+  const node = state.raft.node;
+  return !state.raftDown && node.role === "leader" && node.termAt(node.commitIndex) === node.term && state.metadata.lastAppliedIndex >= node.commitIndex;
+}
+
 /** Proposes (as leader) or forwards (to the leader) every pending proposal that can go now; fails those past their deadline. */
 export function flushProposals(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
   if (state.pending.length === 0 || state.raftDown || state.stopped) return;

@@ -1,0 +1,256 @@
+// The "cluster" workload: whole brokers (3, or 5 in some seeds) forming a metadata Raft cluster,
+// each its own SimDisk and SimNats connection on one SimNatsServer, sending each other everything
+// (Raft, propagate, join, info) over it. Broker b1 bootstraps as the seed and the others join it, or
+// all start from the same peer list. Clients create, delete, pause and set readonly a few stream
+// names concurrently through different brokers while the network drops, delays, duplicates and
+// reorders, links are cut one direction at a time, and brokers crash (losing unsynced writes) or
+// shut down cleanly and restart from their disks. Then everything heals: every broker must hold the
+// same streams, one controller must lead, a CreateStream through each broker must succeed, the
+// history of creates and deletes must be linearizable per name, and no broker may have removed the
+// directory of a live stream it leads (the stale view, see cluster-checks.ts).
+import type { ApiResponse, BrokerEffect } from "../../src/core/broker/api-types.js";
+import type { Broker } from "../../src/core/broker/broker.js";
+import type { BrokerConfig } from "../../src/core/broker/broker-config.js";
+import type { Result } from "../../src/core/errors.js";
+import type { RaftBootstrap } from "../../src/core/metadata/metadata-raft.js";
+import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
+import type { RaftPlantedBugs } from "../../src/core/raft/raft-node.js";
+import { nodeId } from "../../src/core/types.js";
+import { createWireCodec } from "../../src/io/broker-wire-codec.js";
+import type { Workload, WorkloadOptions, WorkloadOutcome } from "../runner.js";
+import { SimBrokerNode } from "../sim-broker-node.js";
+import { drawSimNatsFaults, NO_SIM_NATS_FAULTS, SimNatsServer } from "../sim-nats.js";
+import type { SimRandom } from "../sim-random.js";
+import type { Simulation } from "../simulation.js";
+import { checkConverged, checkLeadersServe, checkRemovals, incarnation, StreamDirWatchDisk, type StreamDirRemoval } from "./cluster-checks.js";
+import { ClusterClients, createRequest } from "./cluster-clients.js";
+import { scheduleClusterFaults, type ClusterFaultTarget } from "./cluster-faults.js";
+
+/** Virtual milliseconds after healing for elections, joins and restarts to settle. */
+const SETTLE_MS = 12_000;
+/** Virtual milliseconds the final CreateStreams (one per broker) may take. */
+const FINAL_CREATES_MS = 8_000;
+
+/** Variants of the cluster workload (planted bugs the sweep must catch). */
+export interface ClusterWorkloadOptions {
+  /** A broker bug (BrokerConfig.plantedBugs) planted in every broker. */
+  readonly brokerBug?: "replyBeforePersist";
+  /** A Raft bug (config.raft.plantedBugs) planted in every broker. */
+  readonly raftBug?: keyof RaftPlantedBugs;
+  /** How many brokers: drawn per seed (3, or 5 in a quarter of the seeds) when undefined. */
+  readonly brokers?: number;
+}
+
+/** The cluster workload (optionally with a planted bug). */
+export function createClusterWorkload(options: ClusterWorkloadOptions = {}): Workload {
+  const bug = options.brokerBug ?? options.raftBug;
+  return {
+    name: bug === undefined ? "cluster" : `cluster-${bug}`,
+    description: "3 or 5 whole brokers forming a metadata Raft cluster over a faulty SimNats with crashes and restarts; " +
+      "checks linearizable CreateStream/DeleteStream per name, convergence, a controller, final creates, no stale-view removals",
+    defaultDurationMs: 10_000,
+    run: (sim, o) => new ClusterRun(sim, sim.random("swarm"), options).run(o),
+  };
+}
+
+class ClusterRun implements ClusterFaultTarget {
+  readonly ids: string[];
+  readonly nodes: SimBrokerNode[] = [];
+  readonly disks: StreamDirWatchDisk[] = [];
+  readonly server: SimNatsServer;
+  private readonly clients: ClusterClients;
+  private readonly callbacks: Array<Map<number, (result: Result<ApiResponse>) => void>> = [];
+  private readonly known: Array<Map<string, string>> = [];
+  private readonly removals: StreamDirRemoval[] = [];
+  private readonly bootstrap: "seed" | "peers";
+  private nextRequestId = 1;
+  healed = false;
+  private failure: string | undefined;
+  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0 };
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly swarm: SimRandom,
+    private readonly options: ClusterWorkloadOptions,
+  ) {
+    const n = options.brokers ?? (swarm.chance("fiveBrokers", 1, 4) ? 5 : 3);
+    this.ids = Array.from({ length: n }, (_, i) => `b${i + 1}`);
+    this.bootstrap = swarm.chance("peersBootstrap", 1, 3) ? "peers" : "seed";
+    this.server = new SimNatsServer(sim, sim.random("nats"), drawSimNatsFaults(swarm));
+    const fsyncErrorPerMille = swarm.chance("fsyncErrors", 1, 4) ? swarm.between("fsyncErrorPerMille", 1, 3) : 0;
+    const snapshotEntries = swarm.pick("snapshotEntries", [8, 64, 1024]);
+    this.ids.forEach((id, i) => {
+      const disk = new StreamDirWatchDisk({ random: sim.random(`disk-${id}`), nowMs: () => sim.nowMs, faults: { fsyncErrorPerMille, latencyMsMax: swarm.between("diskLatencyMsMax", 0, 5) } }, (name) => this.onRemoved(i, name));
+      const node = new SimBrokerNode(sim, disk, this.server.connect(id), createWireCodec(), this.config(id, i, snapshotEntries));
+      this.callbacks.push(new Map());
+      this.known.push(new Map());
+      node.onEffect = (e) => this.onEffect(i, e);
+      node.beforeStep = (b) => this.remember(i, b);
+      this.disks.push(disk);
+      this.nodes.push(node);
+    });
+    this.clients = new ClusterClients(sim, sim.random("clients"), n, (b, request, onResult) => this.api(b, request, onResult));
+  }
+
+  private config(id: string, index: number, snapshotEntries: number): BrokerConfig {
+    const bootstrap: RaftBootstrap = this.bootstrap === "peers" ? { kind: "peers", peers: this.ids } : index === 0 ? { kind: "seed" } : { kind: "join" };
+    return {
+      serverId: nodeId(id), namespace: "sim", host: `host-${id}`, port: 9292 + index, dataDir: "",
+      streamDefaults: { ...LIFTBRIDGE_STREAM_DEFAULTS, cleanerIntervalMs: 1000 },
+      syncPolicy: "always", syncIntervalMs: 10, replicationMaxBytes: 1_048_576, batchMaxMessages: 64,
+      subscriberBatchMaxBytes: 65536, hwCheckpointIntervalMs: 1000,
+      raft: {
+        bootstrap, tickMs: 100, electionTicks: 10, heartbeatTicks: 1, maxQuorumSize: 5, snapshotEntries,
+        ...(this.options.raftBug !== undefined ? { plantedBugs: { [this.options.raftBug]: true } } : {}),
+      },
+      ...(this.options.brokerBug !== undefined ? { plantedBugs: { [this.options.brokerBug]: true } } : {}),
+    };
+  }
+
+  run(options: WorkloadOptions): WorkloadOutcome {
+    const f = this.server.faults;
+    this.sim.trace(`knobs brokers=${this.ids.length} bootstrap=${this.bootstrap} drop=${f.dropPerMille} dup=${f.duplicatePerMille} delay=${f.delayMsMax} tail=${f.tailPerMille}/${f.tailDelayMsMax} reorder=${f.reorder}`);
+    this.nodes.forEach((_, i) => this.sim.scheduleAfter(i === 0 ? 0 : this.swarm.between("startDelayMs", 0, 500), "start", () => this.start(i)));
+    this.sim.scheduleAfter(100, "fatal watch", () => this.watchFatal());
+    this.clients.start(this.swarm.between("clients", 2, 4), this.swarm.pick("clientEveryMsMax", [50, 300, 1000]), () => this.healed);
+    scheduleClusterFaults(this.sim, this.swarm, this);
+    this.sim.runUntil(options.durationMs, options.maxEvents);
+    this.heal();
+    this.sim.runUntil(this.sim.nowMs + SETTLE_MS, options.maxEvents);
+    this.finalCreates(options.maxEvents);
+    return this.finish();
+  }
+
+  /** Starts broker `i` from its disk (a refused start is retried, as a supervisor would). */
+  start(i: number): void {
+    const node = this.nodes[i] as SimBrokerNode;
+    if (node.broker !== undefined) return;
+    if (!node.start()) {
+      this.sim.scheduleAfter(200, "restart retry", () => this.start(i));
+      return;
+    }
+    const applied = (node.broker as Broker | undefined)?.view.metadata.lastAppliedIndex ?? 0;
+    const ahead = this.nodes.some((o) => o.broker !== undefined && o !== node && o.broker.view.metadata.lastAppliedIndex > applied);
+    if (ahead) this.counters.staleRestarts++;
+  }
+
+  /** Power loss on broker `i`: unsynced writes lost, unanswered requests never answered. */
+  crash(i: number): void {
+    const node = this.nodes[i] as SimBrokerNode;
+    if (node.broker === undefined) return;
+    this.counters.crashes++;
+    node.crash();
+    this.callbacks[i]?.clear();
+  }
+
+  /** A clean shutdown of broker `i` (the shutdown input, then the process exits). */
+  stop(i: number): void {
+    const node = this.nodes[i] as SimBrokerNode;
+    if (node.broker === undefined) return;
+    this.counters.cleanRestarts++;
+    node.input((t) => ({ kind: "shutdown", ...t }));
+    this.sim.scheduleAfter(20, "exit", () => {
+      node.exit();
+      this.callbacks[i]?.clear();
+    });
+  }
+
+  /** A broker that must exit (state.fatal) exits, and its supervisor starts it again a second later. */
+  private watchFatal(): void {
+    this.nodes.forEach((node, i) => {
+      const fatal = node.broker?.view.fatal;
+      if (fatal === undefined) return;
+      this.counters.fatalExits++;
+      this.sim.trace(`fatal ${this.ids[i] as string}: ${fatal}`);
+      if (fatal.includes("already runs")) this.fail(`broker ${this.ids[i] as string} found a second cluster: ${fatal}`);
+      node.exit();
+      this.callbacks[i]?.clear();
+      this.sim.scheduleAfter(1000, "restart after fatal", () => this.start(i));
+    });
+    this.sim.scheduleAfter(100, "fatal watch", () => this.watchFatal());
+  }
+
+  /** Faults end: the network heals, disks stop failing, every broker (a failed one restarted) runs. */
+  private heal(): void {
+    this.healed = true;
+    this.sim.trace("heal");
+    this.server.setFaults(NO_SIM_NATS_FAULTS);
+    this.server.healLinks();
+    for (const d of this.disks) d.setFaults({ fsyncErrorPerMille: 0, latencyMsMax: 0 });
+    this.nodes.forEach((node, i) => {
+      // A fail-stopped broker (its disk failed) writes nothing until restarted.
+      if (node.broker?.view.failed !== undefined) this.crash(i);
+      this.start(i);
+    });
+  }
+
+  /** A CreateStream through each broker; every one must succeed. */
+  private finalCreates(maxEvents: number): void {
+    const answered = new Map<string, string>();
+    this.ids.forEach((id, i) => {
+      const name = `final-${id}`;
+      this.api(i, createRequest(name, 1), (r) => answered.set(name, r.ok ? "ok" : `${r.error.code} ${r.error.message}`));
+    });
+    this.sim.runUntil(this.sim.nowMs + FINAL_CREATES_MS, maxEvents);
+    for (const id of this.ids) {
+      const got = answered.get(`final-${id}`);
+      if (got !== "ok") this.fail(`the final CreateStream through ${id} got ${got ?? "no answer"}`);
+    }
+    // Followers learn the last commit from the next heartbeat.
+    this.sim.runUntil(this.sim.nowMs + 1000, maxEvents);
+  }
+
+  private finish(): WorkloadOutcome {
+    const live = new Map<string, Broker>();
+    this.nodes.forEach((n, i) => {
+      if (n.broker !== undefined) live.set(this.ids[i] as string, n.broker);
+    });
+    if (live.size !== this.ids.length) this.fail(`only ${live.size} of ${this.ids.length} brokers run after healing`);
+    this.failure ??= checkConverged(live);
+    const first = [...live.values()][0];
+    if (first !== undefined) {
+      const streams = first.view.metadata.streams;
+      this.failure ??= this.clients.check((name) => streams.has(name));
+      this.failure ??= checkLeadersServe(live);
+      this.failure ??= checkRemovals(this.removals, streams);
+    }
+    const n = this.server.counters;
+    return {
+      ok: this.failure === undefined,
+      ...(this.failure === undefined ? {} : { failure: this.failure }),
+      counters: { brokers: this.ids.length, ...this.counters, ...this.clients.counters, natsDropped: n.dropped, natsDuplicated: n.duplicated, natsCut: n.cut },
+    };
+  }
+
+  private api(b: number, request: Parameters<ClusterClients["call"]>[1], onResult: (result: Result<ApiResponse>) => void): void {
+    const node = this.nodes[b] as SimBrokerNode;
+    if (node.broker === undefined) return;
+    const requestId = this.nextRequestId++;
+    this.callbacks[b]?.set(requestId, onResult);
+    node.input((t) => ({ kind: "apiRequest", requestId, request, ...t }));
+  }
+
+  private onEffect(b: number, effect: BrokerEffect): void {
+    if (effect.kind !== "apiResponse") return;
+    const callbacks = this.callbacks[b] as Map<number, (result: Result<ApiResponse>) => void>;
+    const callback = callbacks.get(effect.requestId);
+    callbacks.delete(effect.requestId);
+    callback?.(effect.result);
+  }
+
+  /** What broker `i` knows before each step (the stale-view check compares removals with it). */
+  private remember(i: number, broker: Broker): void {
+    const known = this.known[i] as Map<string, string>;
+    known.clear();
+    for (const s of broker.view.metadata.streams.values()) known.set(s.name, incarnation(s));
+  }
+
+  private onRemoved(i: number, name: string): void {
+    this.counters.dirRemovals++;
+    this.removals.push({ broker: this.ids[i] as string, name, atMs: this.sim.nowMs, knownBefore: this.known[i]?.get(name) });
+  }
+
+  private fail(message: string): void {
+    this.failure ??= `${message} (at ${this.sim.nowMs} ms)`;
+  }
+}
