@@ -43,6 +43,15 @@ export function describeStreams(broker: Broker): string {
   return streams.map((s) => `${incarnation(s)}[${s.partitions.map((p) => `${p.id}:${p.leader}:e${p.leaderEpoch}:${p.paused ? "P" : ""}${p.readonly ? "R" : ""}`).join(",")}]`).join(" ");
 }
 
+/** One broker's Raft state in a line (failure messages). */
+export function describeRaft(id: string, broker: Broker | undefined): string {
+  if (broker === undefined) return `${id}:down`;
+  const node = broker.view.raft.node;
+  const conf = node.confState();
+  return `${id}:${node.role}/t${node.term}/lead=${node.lead || "-"}/commit=${node.commitIndex}/last=${node.lastIndex}/applied=${broker.view.metadata.lastAppliedIndex}` +
+    `/voters=${conf.voters.join(",")}${conf.learners.length > 0 ? `/learners=${conf.learners.join(",")}` : ""}${broker.view.raftDown ? "/raftDown" : ""}${broker.view.failed !== undefined ? "/failed" : ""}`;
+}
+
 /** The convergence check over the live brokers: one answer per problem, undefined when none. */
 export function checkConverged(brokers: ReadonlyMap<string, Broker>): string | undefined {
   const views = [...brokers].map(([id, b]) => ({ id, streams: describeStreams(b), leader: b.view.raft.node.role === "leader", term: b.view.raft.node.term, lead: b.view.raft.node.lead }));

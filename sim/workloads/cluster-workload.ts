@@ -22,7 +22,7 @@ import { SimBrokerNode } from "../sim-broker-node.js";
 import { drawSimNatsFaults, NO_SIM_NATS_FAULTS, SimNatsServer } from "../sim-nats.js";
 import type { SimRandom } from "../sim-random.js";
 import type { Simulation } from "../simulation.js";
-import { checkConverged, checkLeadersServe, checkRemovals, incarnation, StreamDirWatchDisk, type StreamDirRemoval } from "./cluster-checks.js";
+import { checkConverged, checkLeadersServe, describeRaft, checkRemovals, incarnation, StreamDirWatchDisk, type StreamDirRemoval } from "./cluster-checks.js";
 import { ClusterClients, createRequest } from "./cluster-clients.js";
 import { scheduleClusterFaults, type ClusterFaultTarget } from "./cluster-faults.js";
 
@@ -152,6 +152,8 @@ class ClusterRun implements ClusterFaultTarget {
     this.sim.scheduleAfter(20, "exit", () => {
       node.exit();
       this.callbacks[i]?.clear();
+      // Healed meanwhile: nothing else restarts it.
+      if (this.healed) this.start(i);
     });
   }
 
@@ -194,7 +196,7 @@ class ClusterRun implements ClusterFaultTarget {
     this.sim.runUntil(this.sim.nowMs + FINAL_CREATES_MS, maxEvents);
     for (const id of this.ids) {
       const got = answered.get(`final-${id}`);
-      if (got !== "ok") this.fail(`the final CreateStream through ${id} got ${got ?? "no answer"}`);
+      if (got !== "ok") this.fail(`the final CreateStream through ${id} got ${got ?? "no answer"} [${this.nodes.map((n, i) => describeRaft(this.ids[i] as string, n.broker)).join(" ")}]`);
     }
     // Followers learn the last commit from the next heartbeat.
     this.sim.runUntil(this.sim.nowMs + 1000, maxEvents);
