@@ -27,9 +27,9 @@ import { ClusterClients, createRequest } from "./cluster-clients.js";
 import { scheduleClusterFaults, type ClusterFaultTarget } from "./cluster-faults.js";
 
 /** Virtual milliseconds after healing for elections, joins and restarts to settle. */
-const SETTLE_MS = 12_000;
+const SETTLE_MS = 8_000;
 /** Virtual milliseconds the final CreateStreams (one per broker) may take. */
-const FINAL_CREATES_MS = 8_000;
+const FINAL_CREATES_MS = 6_000;
 
 /** Variants of the cluster workload (planted bugs the sweep must catch). */
 export interface ClusterWorkloadOptions {
@@ -48,7 +48,7 @@ export function createClusterWorkload(options: ClusterWorkloadOptions = {}): Wor
     name: bug === undefined ? "cluster" : `cluster-${bug}`,
     description: "3 or 5 whole brokers forming a metadata Raft cluster over a faulty SimNats with crashes and restarts; " +
       "checks linearizable CreateStream/DeleteStream per name, convergence, a controller, final creates, no stale-view removals",
-    defaultDurationMs: 10_000,
+    defaultDurationMs: 6_000,
     run: (sim, o) => new ClusterRun(sim, sim.random("swarm"), options).run(o),
   };
 }
