@@ -16,6 +16,8 @@ export interface ClusterFaultTarget {
   crash(i: number): void;
   stop(i: number): void;
   start(i: number): void;
+  /** The index of a broker that believes it is the metadata leader, if any. */
+  leaderIndex(): number | undefined;
 }
 
 /** Schedules the seed's crashes, clean restarts and link cuts (each on in some seeds, swarm style). */
@@ -43,7 +45,9 @@ function scheduleCuts(sim: Simulation, swarm: SimRandom, target: ClusterFaultTar
   sim.scheduleAfter(swarm.between("cutInMs", 100, everyMsMax), "link cut", () => {
     if (target.healed) return;
     const ids = target.ids;
-    const a = swarm.int("cutFrom", ids.length);
+    // Half the time the controller is the one cut off (a stale leader is where Raft's traps are).
+    const leader = swarm.chance("cutLeader", 1, 2) ? target.leaderIndex() : undefined;
+    const a = leader ?? swarm.int("cutFrom", ids.length);
     const cuts: Array<[string, string]> = [];
     if (swarm.chance("isolateOne", 1, 3)) {
       for (const other of ids) if (other !== ids[a]) cuts.push([ids[a] as string, other], [other, ids[a] as string]);

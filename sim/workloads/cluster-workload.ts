@@ -157,6 +157,11 @@ class ClusterRun implements ClusterFaultTarget {
     });
   }
 
+  leaderIndex(): number | undefined {
+    const at = this.nodes.findIndex((n) => n.broker?.view.raft.node.role === "leader");
+    return at < 0 ? undefined : at;
+  }
+
   /** A broker that must exit (state.fatal) exits, and its supervisor starts it again a second later. */
   private watchFatal(): void {
     this.nodes.forEach((node, i) => {
