@@ -37,6 +37,8 @@ export class SimBrokerNode {
   /** Receives every effect (API responses, subscription records, ...). */
   onEffect: (effect: BrokerEffect) => void = () => undefined;
   crashes = 0;
+  /** Why the last start was refused. */
+  refusal: string | undefined;
 
   constructor(
     private readonly sim: Simulation,
@@ -60,6 +62,7 @@ export class SimBrokerNode {
     const opened = Broker.recover({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
     if (!opened.ok) {
       this.sim.trace(`start refused ${this.config.serverId}: ${opened.error.message}`);
+      this.refusal = opened.error.message;
       return false;
     }
     this.broker = opened.value.broker;

@@ -15,13 +15,13 @@ export function incarnation(stream: StreamMeta): string {
   return `${stream.name}@${stream.creationTimestampNs}/${stream.partitions[0]?.leaderEpoch ?? 0}`;
 }
 
-/** A removal of a stream directory, with the incarnation the broker had applied just before it. */
+/** A removal of a stream directory, with the incarnation whose partitions the broker had opened there. */
 export interface StreamDirRemoval {
   readonly broker: string;
   readonly name: string;
   readonly atMs: number;
-  /** The incarnation the broker's metadata held before the step that removed it (undefined: none). */
-  readonly knownBefore: string | undefined;
+  /** The incarnation the directory held (undefined: none this broker opened since the last removal). */
+  readonly held: string | undefined;
 }
 
 /** A SimDisk that reports every removeTree of a stream directory (streams/<name>). */
@@ -83,15 +83,15 @@ export function checkLeadersServe(brokers: ReadonlyMap<string, Broker>): string 
 }
 
 /**
- * The stale-view check: a removal is wrong when the broker already held the incarnation that is
- * still live at the end and it leads one of its partitions.
+ * The stale-view check: a removal is wrong when the directory held the incarnation that is still
+ * live at the end and the broker leads one of its partitions (that partition's data is gone).
  */
 export function checkRemovals(removals: readonly StreamDirRemoval[], finalStreams: ReadonlyMap<string, StreamMeta>): string | undefined {
   for (const r of removals) {
     const live = finalStreams.get(r.name);
-    if (live === undefined || r.knownBefore !== incarnation(live)) continue;
+    if (live === undefined || r.held !== incarnation(live)) continue;
     if (!live.partitions.some((p) => p.leader === r.broker)) continue;
-    return `broker ${r.broker} removed the directory of live stream ${r.name} (${r.knownBefore}) that it leads, at ${r.atMs} ms`;
+    return `broker ${r.broker} removed the directory of live stream ${r.name} (${r.held}) that it leads, at ${r.atMs} ms`;
   }
   return undefined;
 }

@@ -16,10 +16,11 @@ import type { RaftBootstrap } from "../../src/core/metadata/metadata-raft.js";
 import { LIFTBRIDGE_STREAM_DEFAULTS } from "../../src/core/metadata/stream-config.js";
 import type { RaftPlantedBugs } from "../../src/core/raft/raft-node.js";
 import { nodeId } from "../../src/core/types.js";
+import { partitionKey } from "../../src/core/broker/broker-state.js";
 import { createWireCodec } from "../../src/io/broker-wire-codec.js";
 import type { Workload, WorkloadOptions, WorkloadOutcome } from "../runner.js";
 import { SimBrokerNode } from "../sim-broker-node.js";
-import { drawSimNatsFaults, NO_SIM_NATS_FAULTS, SimNatsServer } from "../sim-nats.js";
+import { drawSimNatsFaults, NO_SIM_NATS_FAULTS, SimNatsServer, type SimNatsConnection } from "../sim-nats.js";
 import type { SimRandom } from "../sim-random.js";
 import type { Simulation } from "../simulation.js";
 import { checkConverged, checkLeadersServe, describeRaft, checkRemovals, incarnation, StreamDirWatchDisk, type StreamDirRemoval } from "./cluster-checks.js";
@@ -34,7 +35,7 @@ const FINAL_CREATES_MS = 6_000;
 /** Variants of the cluster workload (planted bugs the sweep must catch). */
 export interface ClusterWorkloadOptions {
   /** A broker bug (BrokerConfig.plantedBugs) planted in every broker. */
-  readonly brokerBug?: "replyBeforePersist";
+  readonly brokerBug?: "replyBeforePersist" | "deleteUnknownStreamDirs";
   /** A Raft bug (config.raft.plantedBugs) planted in every broker. */
   readonly raftBug?: keyof RaftPlantedBugs;
   /** How many brokers: drawn per seed (3, or 5 in a quarter of the seeds) when undefined. */
@@ -56,17 +57,20 @@ export function createClusterWorkload(options: ClusterWorkloadOptions = {}): Wor
 class ClusterRun implements ClusterFaultTarget {
   readonly ids: string[];
   readonly nodes: SimBrokerNode[] = [];
-  readonly disks: StreamDirWatchDisk[] = [];
+  private readonly disks: StreamDirWatchDisk[] = [];
   readonly server: SimNatsServer;
   private readonly clients: ClusterClients;
   private readonly callbacks: Array<Map<number, (result: Result<ApiResponse>) => void>> = [];
-  private readonly known: Array<Map<string, string>> = [];
+  private readonly held: Array<Map<string, string>> = [];
   private readonly removals: StreamDirRemoval[] = [];
   private readonly bootstrap: "seed" | "peers";
+  private readonly connections: SimNatsConnection[] = [];
+  private readonly diskFaults: { readonly fsyncErrorPerMille: number; readonly latencyMsMax: number };
+  private readonly snapshotEntries: number;
   private nextRequestId = 1;
   healed = false;
   private failure: string | undefined;
-  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0 };
+  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0, rebuilds: 0 };
 
   constructor(
     private readonly sim: Simulation,
@@ -77,23 +81,45 @@ class ClusterRun implements ClusterFaultTarget {
     this.ids = Array.from({ length: n }, (_, i) => `b${i + 1}`);
     this.bootstrap = swarm.chance("peersBootstrap", 1, 3) ? "peers" : "seed";
     this.server = new SimNatsServer(sim, sim.random("nats"), drawSimNatsFaults(swarm));
-    const fsyncErrorPerMille = swarm.chance("fsyncErrors", 1, 4) ? swarm.between("fsyncErrorPerMille", 1, 3) : 0;
-    const snapshotEntries = swarm.pick("snapshotEntries", [8, 64, 1024]);
+    this.diskFaults = { fsyncErrorPerMille: swarm.chance("fsyncErrors", 1, 4) ? swarm.between("fsyncErrorPerMille", 1, 3) : 0, latencyMsMax: swarm.between("diskLatencyMsMax", 0, 5) };
+    this.snapshotEntries = swarm.pick("snapshotEntries", [8, 64, 1024]);
     this.ids.forEach((id, i) => {
-      const disk = new StreamDirWatchDisk({ random: sim.random(`disk-${id}`), nowMs: () => sim.nowMs, faults: { fsyncErrorPerMille, latencyMsMax: swarm.between("diskLatencyMsMax", 0, 5) } }, (name) => this.onRemoved(i, name));
-      const node = new SimBrokerNode(sim, disk, this.server.connect(id), createWireCodec(), this.config(id, i, snapshotEntries));
+      this.connections.push(this.server.connect(id));
       this.callbacks.push(new Map());
-      this.known.push(new Map());
-      node.onEffect = (e) => this.onEffect(i, e);
-      node.beforeStep = (b) => this.remember(i, b);
-      this.disks.push(disk);
-      this.nodes.push(node);
+      this.held.push(new Map());
+      this.disks.push(this.newDisk(i));
+      this.nodes.push(this.newNode(i, undefined));
     });
     this.clients = new ClusterClients(sim, sim.random("clients"), n, (b, request, onResult) => this.api(b, request, onResult));
   }
 
-  private config(id: string, index: number, snapshotEntries: number): BrokerConfig {
-    const bootstrap: RaftBootstrap = this.bootstrap === "peers" ? { kind: "peers", peers: this.ids } : index === 0 ? { kind: "seed" } : { kind: "join" };
+  private newDisk(i: number): StreamDirWatchDisk {
+    const id = this.ids[i] as string;
+    return new StreamDirWatchDisk({ random: this.sim.random(`disk-${id}-${this.counters.rebuilds}`), nowMs: () => this.sim.nowMs, faults: this.healed ? {} : this.diskFaults }, (name) => this.onRemoved(i, name));
+  }
+
+  private newNode(i: number, bootstrap: RaftBootstrap | undefined): SimBrokerNode {
+    const id = this.ids[i] as string;
+    const node = new SimBrokerNode(this.sim, this.disks[i] as StreamDirWatchDisk, this.connections[i] as SimNatsConnection, createWireCodec(), this.config(id, i, this.snapshotEntries, bootstrap));
+    node.onEffect = (e) => this.onEffect(i, e);
+    node.beforeStep = (b) => this.remember(i, b);
+    return node;
+  }
+
+  /**
+   * What the refusal tells the operator to do when a failed fdatasync left the Raft log untrustworthy:
+   * rebuild the broker from its peers (an empty data directory that joins the running cluster).
+   */
+  private rebuild(i: number): void {
+    this.counters.rebuilds++;
+    this.sim.trace(`rebuild ${this.ids[i] as string} from its peers`);
+    this.held[i]?.clear();
+    this.disks[i] = this.newDisk(i);
+    this.nodes[i] = this.newNode(i, { kind: "join" });
+  }
+
+  private config(id: string, index: number, snapshotEntries: number, rebuilt: RaftBootstrap | undefined): BrokerConfig {
+    const bootstrap: RaftBootstrap = rebuilt ?? (this.bootstrap === "peers" ? { kind: "peers", peers: this.ids } : index === 0 ? { kind: "seed" } : { kind: "join" });
     return {
       serverId: nodeId(id), namespace: "sim", host: `host-${id}`, port: 9292 + index, dataDir: "",
       streamDefaults: { ...LIFTBRIDGE_STREAM_DEFAULTS, cleanerIntervalMs: 1000 },
@@ -126,6 +152,7 @@ class ClusterRun implements ClusterFaultTarget {
     const node = this.nodes[i] as SimBrokerNode;
     if (node.broker !== undefined) return;
     if (!node.start()) {
+      if (node.refusal?.includes("the Raft log cannot be trusted") === true) this.rebuild(i);
       this.sim.scheduleAfter(200, "restart retry", () => this.start(i));
       return;
     }
@@ -245,16 +272,22 @@ class ClusterRun implements ClusterFaultTarget {
     callback?.(effect.result);
   }
 
-  /** What broker `i` knows before each step (the stale-view check compares removals with it). */
+  /**
+   * Before each step of broker `i`: the incarnation of each stream whose partition it has open (its
+   * directory holds that incarnation's data from then on, across crashes, until removed).
+   */
   private remember(i: number, broker: Broker): void {
-    const known = this.known[i] as Map<string, string>;
-    known.clear();
-    for (const s of broker.view.metadata.streams.values()) known.set(s.name, incarnation(s));
+    const held = this.held[i] as Map<string, string>;
+    for (const s of broker.view.metadata.streams.values()) {
+      if (s.partitions.some((p) => broker.view.partitions.get(partitionKey(s.name, p.id))?.log !== undefined)) held.set(s.name, incarnation(s));
+    }
   }
 
   private onRemoved(i: number, name: string): void {
     this.counters.dirRemovals++;
-    this.removals.push({ broker: this.ids[i] as string, name, atMs: this.sim.nowMs, knownBefore: this.known[i]?.get(name) });
+    const held = this.held[i] as Map<string, string>;
+    this.removals.push({ broker: this.ids[i] as string, name, atMs: this.sim.nowMs, held: held.get(name) });
+    held.delete(name);
   }
 
   private fail(message: string): void {
