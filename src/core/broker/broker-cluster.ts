@@ -124,12 +124,22 @@ function onRequest(state: BrokerState, name: "propagate" | "join" | "info" | "bo
       if (state.raftDown || node.role !== "leader") return answer({ kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: "not the metadata leader" } });
       const checked = state.metadata.check(request.op);
       if (!checked.ok && appliedIsCurrent(state)) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
+      const key = `${request.from}/${request.seq}`;
+      const earlier = state.raft.propagated.get(key);
+      if (earlier !== undefined) return answer({ kind: "propagated", seq: request.seq, index: earlier });
       const proposed = node.propose(encodeMetadataEntry({ from: request.from, seq: request.seq, op: request.op }));
+      if (proposed.ok) rememberPropagated(state.raft.propagated, key, proposed.index);
       return answer(proposed.ok ? { kind: "propagated", seq: request.seq, index: proposed.index } : { kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: proposed.error.message } });
     }
     case "join":
       return answer({ kind: "joined", error: addMember(state, request.from) });
   }
+}
+
+/** Keeps the last 4096 forwarded proposals (a duplicate arrives within the network's delays). */
+function rememberPropagated(propagated: Map<string, number>, key: string, index: number): void {
+  propagated.set(key, index);
+  if (propagated.size > 4096) propagated.delete(propagated.keys().next().value as string);
 }
 
 /** The controller adds a joining broker: a voter while there are fewer than max.quorum.size, else a non-voter. "" when done or under way. */
