@@ -34,6 +34,8 @@ export class SimBrokerNode {
   private deadline: { at: number; handle: ReturnType<Simulation["scheduleAt"]> } | undefined;
   /** Called before each step with the broker about to take it (the cluster workload's stale-view check). */
   beforeStep: (broker: Broker) => void = () => undefined;
+  /** Called when a thread-pool op (fdatasync, a large write) starts: a workload may crash the node mid-sync. */
+  onThreadPoolOp: (op: DiskOp) => void = () => undefined;
   /** Receives every effect (API responses, subscription records, ...). */
   onEffect: (effect: BrokerEffect) => void = () => undefined;
   crashes = 0;
@@ -125,6 +127,7 @@ export class SimBrokerNode {
       time: () => this.time(),
       startOp: (_lane, op, done) => {
         if (!isThreadPoolOp(op)) return done(this.applyOp(op));
+        this.onThreadPoolOp(op);
         this.sim.scheduleAfter(this.disk.latencyMs(op.kind), `disk ${this.config.serverId} ${op.kind}`, () => {
           if (generation === this.generation) done(this.applyOp(op));
         });

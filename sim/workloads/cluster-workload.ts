@@ -67,10 +67,14 @@ class ClusterRun implements ClusterFaultTarget {
   private readonly connections: SimNatsConnection[] = [];
   private readonly diskFaults: { readonly fsyncErrorPerMille: number; readonly latencyMsMax: number };
   private readonly snapshotEntries: number;
+  private readonly midSync: SimRandom;
+  private readonly midSyncPerMille: number;
+  /** The leader seen in each term (Election Safety). */
+  private readonly leaders = new Map<number, string>();
   private nextRequestId = 1;
   healed = false;
   private failure: string | undefined;
-  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0, rebuilds: 0 };
+  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0, rebuilds: 0, crashesMidSync: 0 };
 
   constructor(
     private readonly sim: Simulation,
@@ -83,6 +87,8 @@ class ClusterRun implements ClusterFaultTarget {
     this.server = new SimNatsServer(sim, sim.random("nats"), drawSimNatsFaults(swarm));
     this.diskFaults = { fsyncErrorPerMille: swarm.chance("fsyncErrors", 1, 4) ? swarm.between("fsyncErrorPerMille", 1, 3) : 0, latencyMsMax: swarm.between("diskLatencyMsMax", 0, 5) };
     this.snapshotEntries = swarm.pick("snapshotEntries", [8, 64, 1024]);
+    this.midSync = sim.random("midSync");
+    this.midSyncPerMille = swarm.chance("crashesMidSync", 1, 3) ? swarm.pick("crashMidSyncPerMille", [2, 10, 30]) : 0;
     this.ids.forEach((id, i) => {
       this.connections.push(this.server.connect(id));
       this.callbacks.push(new Map());
@@ -103,6 +109,7 @@ class ClusterRun implements ClusterFaultTarget {
     const node = new SimBrokerNode(this.sim, this.disks[i] as StreamDirWatchDisk, this.connections[i] as SimNatsConnection, createWireCodec(), this.config(id, i, this.snapshotEntries, bootstrap));
     node.onEffect = (e) => this.onEffect(i, e);
     node.beforeStep = (b) => this.remember(i, b);
+    node.onThreadPoolOp = (op) => this.maybeCrashMidSync(i, op.kind);
     return node;
   }
 
@@ -138,6 +145,7 @@ class ClusterRun implements ClusterFaultTarget {
     this.sim.trace(`knobs brokers=${this.ids.length} bootstrap=${this.bootstrap} drop=${f.dropPerMille} dup=${f.duplicatePerMille} delay=${f.delayMsMax} tail=${f.tailPerMille}/${f.tailDelayMsMax} reorder=${f.reorder}`);
     this.nodes.forEach((_, i) => this.sim.scheduleAfter(i === 0 ? 0 : this.swarm.between("startDelayMs", 0, 500), "start", () => this.start(i)));
     this.sim.scheduleAfter(100, "fatal watch", () => this.watchFatal());
+    this.sim.addInvariant("electionSafety", () => this.electionSafety());
     this.clients.start(this.swarm.between("clients", 2, 4), this.swarm.pick("clientEveryMsMax", [50, 300, 1000]), () => this.healed);
     scheduleClusterFaults(this.sim, this.swarm, this);
     this.sim.runUntil(options.durationMs, options.maxEvents);
@@ -182,6 +190,33 @@ class ClusterRun implements ClusterFaultTarget {
       // Healed meanwhile: nothing else restarts it.
       if (this.healed) this.start(i);
     });
+  }
+
+  /** Some seeds crash a broker while one of its fdatasyncs is in flight (what was sent before it completes must not matter). */
+  private maybeCrashMidSync(i: number, kind: string): void {
+    if (this.healed || kind !== "fdatasync" || !this.midSync.chance("crashMidSync", this.midSyncPerMille, 1000)) return;
+    this.counters.crashesMidSync++;
+    this.sim.scheduleAfter(0, "crash mid-sync", () => {
+      if (this.healed || this.nodes[i]?.broker === undefined) return;
+      this.sim.trace(`crash ${this.ids[i] as string} mid-sync`);
+      this.crash(i);
+      this.sim.scheduleAfter(this.midSync.pick("midSyncRestartMs", [10, 300, 2000]), "restart", () => {
+        if (!this.healed) this.start(i);
+      });
+    });
+  }
+
+  /** Election Safety across the brokers' metadata Raft: at most one leader per term, ever. */
+  private electionSafety(): string | undefined {
+    for (let i = 0; i < this.nodes.length; i++) {
+      const node = this.nodes[i]?.broker?.view.raft.node;
+      if (node === undefined || node.role !== "leader") continue;
+      const id = this.ids[i] as string;
+      const earlier = this.leaders.get(node.term);
+      if (earlier === undefined) this.leaders.set(node.term, id);
+      else if (earlier !== id) return `two metadata leaders in term ${node.term}: ${earlier} and ${id}`;
+    }
+    return undefined;
   }
 
   leaderIndex(): number | undefined {
