@@ -87,7 +87,6 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     ...(["noFsyncBeforeHardState", "skipTruncateOnConflict"] as const).map((diskLogBug) => createRaftWorkload({ diskLogBug })),
     createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
     createClusterWorkload({ brokerBug: "replyBeforePersist" }),
-    ...(["voteWithoutPersist", "commitPreviousTermByCount"] as const).map((raftBug) => createClusterWorkload({ raftBug })),
   ].map((w) => [w.name, w]),
 );
 

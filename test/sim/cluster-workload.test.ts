@@ -23,7 +23,7 @@ test(`cluster workload: ${SEEDS} seeds pass (linearizable creates and deletes, c
   assert.deepEqual(failures, []);
   assert.deepEqual([...sizes].sort(), [3, 5], "clusters of 3 and of 5 brokers");
   // The sweep must have exercised what it claims to.
-  for (const what of ["crashes", "cleanRestarts", "linkCuts", "staleRestarts", "dirRemovals", "creates", "deletes", "pauses", "readonlys", "unknown", "bursts", "burstWins", "natsDropped", "natsDuplicated", "natsCut"]) {
+  for (const what of ["crashes", "crashesMidSync", "cleanRestarts", "linkCuts", "staleRestarts", "dirRemovals", "creates", "deletes", "pauses", "readonlys", "unknown", "bursts", "burstWins", "natsDropped", "natsDuplicated", "natsCut"]) {
     assert.ok((totals.get(what) ?? 0) > 0, `no ${what} in ${SEEDS} seeds`);
   }
   // Bursts create one name through every broker at once: never more than one success each.
