@@ -7,6 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runSeed } from "../../sim/runner.js";
 import { firstCatchingSeed } from "../../sim/testing/planted-bug-sweep.js";
+import { checkRemovals, incarnation } from "../../sim/workloads/cluster-checks.js";
+import type { StreamMeta } from "../../src/core/metadata/metadata-state.js";
 
 const SEEDS = 200;
 
@@ -41,4 +43,15 @@ test("planted bug: a CreateStream answered before it is committed is caught by t
   const verdict = firstCatchingSeed({ workload: "cluster-replyBeforePersist", cleanWorkload: "cluster", failure: /not linearizable \(illegal\)/ }, 50);
   assert.ok(verdict.caught, verdict.caught ? "" : verdict.reason);
   console.log(`cluster-replyBeforePersist: first caught by seed ${verdict.seed}`);
+});
+
+test("the stale-view check flags the removal of a live stream's directory by the broker that leads it, and only that", () => {
+  const live = { name: "alpha", creationTimestampNs: 5n, partitions: [{ id: 0, leader: "b2", leaderEpoch: 1 }] } as unknown as StreamMeta;
+  const streams = new Map([["alpha", live]]);
+  const held = incarnation(live);
+  assert.match(checkRemovals([{ broker: "b2", name: "alpha", atMs: 10, held }], streams) ?? "", /b2 removed the directory of live stream alpha/);
+  // Another broker's copy, an older incarnation, or a deleted stream: no finding.
+  assert.equal(checkRemovals([{ broker: "b1", name: "alpha", atMs: 10, held }], streams), undefined);
+  assert.equal(checkRemovals([{ broker: "b2", name: "alpha", atMs: 10, held: "alpha@1/1" }], streams), undefined);
+  assert.equal(checkRemovals([{ broker: "b2", name: "beta", atMs: 10, held: "beta@1/1" }], streams), undefined);
 });
