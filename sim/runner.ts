@@ -7,6 +7,7 @@ import { createBrokerWorkload } from "./workloads/broker-workload.js";
 import { createDiskLogWorkload } from "./workloads/disk-log-workload.js";
 import { createRaftWorkload } from "./workloads/raft-workload.js";
 import { createLaneIsolationWorkload } from "./workloads/lane-isolation-workload.js";
+import { createClusterWorkload } from "./workloads/cluster-workload.js";
 
 /** How long and how hard a workload runs. */
 export interface WorkloadOptions {
@@ -70,6 +71,7 @@ export const workloads: ReadonlyMap<string, Workload> = new Map(
     // The default sweep with one of its per-seed swarm knobs forced on in every seed.
     createBrokerWorkload({ compaction: true }), createBrokerWorkload({ readFaults: true }), createBrokerWorkload({ adminOps: true }),
     createLaneIsolationWorkload(),
+    createClusterWorkload(),
   ].map((w) => [w.name, w]),
 );
 assert(workloads.get(DEFAULT_WORKLOAD)?.name === DEFAULT_WORKLOAD, "registry key and workload name disagree");
@@ -84,6 +86,7 @@ export const plantedBugWorkloads: ReadonlyMap<string, Workload> = new Map(
     ...(["commitPreviousTermByCount", "noPreVote", "noCheckQuorum", "voteWithoutPersist"] as const).map((plantedBug) => createRaftWorkload({ plantedBug })),
     ...(["noFsyncBeforeHardState", "skipTruncateOnConflict"] as const).map((diskLogBug) => createRaftWorkload({ diskLogBug })),
     createLaneIsolationWorkload({ laneFailureStopsBroker: true }),
+    createClusterWorkload({ brokerBug: "replyBeforePersist" }),
   ].map((w) => [w.name, w]),
 );
 

@@ -32,9 +32,15 @@ export class SimBrokerNode {
   private readonly queued = new BrokerInputQueue();
   private readonly natsHandles = new Map<number, number>();
   private deadline: { at: number; handle: ReturnType<Simulation["scheduleAt"]> } | undefined;
+  /** Called before each step with the broker about to take it (the cluster workload's stale-view check). */
+  beforeStep: (broker: Broker) => void = () => undefined;
+  /** Called when a thread-pool op (fdatasync, a large write) starts: a workload may crash the node mid-sync. */
+  onThreadPoolOp: (op: DiskOp) => void = () => undefined;
   /** Receives every effect (API responses, subscription records, ...). */
   onEffect: (effect: BrokerEffect) => void = () => undefined;
   crashes = 0;
+  /** Why the last start was refused. */
+  refusal: string | undefined;
 
   constructor(
     private readonly sim: Simulation,
@@ -58,6 +64,7 @@ export class SimBrokerNode {
     const opened = Broker.recover({ reader: this.disk, codec: this.codec, random: this.random }, this.config, this.time());
     if (!opened.ok) {
       this.sim.trace(`start refused ${this.config.serverId}: ${opened.error.message}`);
+      this.refusal = opened.error.message;
       return false;
     }
     this.broker = opened.value.broker;
@@ -68,6 +75,12 @@ export class SimBrokerNode {
 
   /** Power loss: the process dies and the disk keeps only what was durable. */
   crash(): void {
+    this.exit();
+    this.disk.crash();
+  }
+
+  /** The process exits (after a shutdown, or a fatal error) with no power loss: the disk keeps every completed write. */
+  exit(): void {
     this.generation++;
     this.crashes++;
     this.runtime?.stop();
@@ -79,7 +92,6 @@ export class SimBrokerNode {
     this.natsHandles.clear();
     if (this.deadline !== undefined) this.sim.cancel(this.deadline.handle);
     this.deadline = undefined;
-    this.disk.crash();
   }
 
   /** Feeds an input at the end of this virtual instant. Dropped while crashed. */
@@ -103,7 +115,10 @@ export class SimBrokerNode {
     this.sim.scheduleAfter(0, `step ${this.config.serverId}`, () => {
       if (generation !== this.generation) return;
       this.drainScheduled = false;
-      for (let input = this.queued.next(this.time()); input !== undefined && this.runtime !== undefined; input = this.queued.next(this.time())) this.runtime.step(input);
+      for (let input = this.queued.next(this.time()); input !== undefined && this.runtime !== undefined; input = this.queued.next(this.time())) {
+        if (this.broker !== undefined) this.beforeStep(this.broker);
+        this.runtime.step(input);
+      }
     });
   }
 
@@ -112,6 +127,7 @@ export class SimBrokerNode {
       time: () => this.time(),
       startOp: (_lane, op, done) => {
         if (!isThreadPoolOp(op)) return done(this.applyOp(op));
+        this.onThreadPoolOp(op);
         this.sim.scheduleAfter(this.disk.latencyMs(op.kind), `disk ${this.config.serverId} ${op.kind}`, () => {
           if (generation === this.generation) done(this.applyOp(op));
         });

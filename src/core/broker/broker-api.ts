@@ -11,6 +11,7 @@ import type { ApiRequest, ApiResponse, BrokerEffect } from "./api-types.js";
 import { answerWhenApplied, checkStreamSettings, proposeMetadataOp } from "./broker-metadata.js";
 import { partitionKey, type BrokerState, type Proposal } from "./broker-state.js";
 import { liveBrokers } from "./broker-cluster.js";
+import { appliedIsCurrent } from "./broker-raft.js";
 import { brokerViews, partitionView, streamViews } from "./broker-views.js";
 import { MAX_STREAM_NAME_BYTES, toCreateStreamOp, unservableStreamReason } from "./create-stream-request.js";
 import { DEFAULT_MAX_CONTROL_LINE, subscribeLineProblem, utf8ByteLength } from "../nats/control-line.js";
@@ -67,10 +68,10 @@ function dispatch(state: BrokerState, request: ApiRequest, time: InputTime, out:
       if (request.name === "__activity" || request.name === "__cursors") return err("InvalidArgument", "Stream is reserved");
       return propose({ op: "deleteStream", name: request.name });
     case "pauseStream":
-      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
+      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name) && appliedIsCurrent(state)) return err("StreamNotFound", "stream not found");
       return propose({ op: "pauseStream", name: request.name, partitions: request.partitions, resumeAll: request.resumeAll, timestampNs: time.wallNs.toString() });
     case "setStreamReadonly":
-      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name)) return err("StreamNotFound", "stream not found");
+      if (request.partitions.length === 0 && !state.metadata.streams.has(request.name) && appliedIsCurrent(state)) return err("StreamNotFound", "stream not found");
       return propose({ op: "setStreamReadonly", name: request.name, partitions: request.partitions, readonly: request.readonly, timestampNs: time.wallNs.toString() });
     case "fetchMetadata":
       return ok({ kind: "metadata", brokers: brokerViews(state), streams: streamViews(state, request.streams) });

@@ -14,7 +14,7 @@ import { raftSubject, receiveRaftMessage } from "../raft/raft-transport.js";
 import { encodeMetadataEntry } from "../metadata/metadata-entry.js";
 import { nodeId } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
-import { onPropagateAnswer } from "./broker-raft.js";
+import { appliedIsCurrent, onPropagateAnswer } from "./broker-raft.js";
 import { checkStreamSettings } from "./broker-metadata.js";
 import { resolveStreamSettings } from "../metadata/stream-config.js";
 import type { BrokerState } from "./broker-state.js";
@@ -129,18 +129,28 @@ function onRequest(state: BrokerState, name: "propagate" | "join" | "info" | "bo
     case "propagate": {
       if (state.raftDown || node.role !== "leader") return answer({ kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: "not the metadata leader" } });
       const checked = state.metadata.check(request.op);
-      if (!checked.ok) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
+      if (!checked.ok && appliedIsCurrent(state)) return answer({ kind: "propagateRefused", seq: request.seq, error: checked.error });
       // The asking broker checked the settings; a peer that did not must not put bad ones in the log.
       if (request.op.op === "createStream") {
         const settings = checkStreamSettings(state, resolveStreamSettings(state.config.streamDefaults, request.op.overrides));
         if (!settings.ok) return answer({ kind: "propagateRefused", seq: request.seq, error: settings.error });
       }
+      const key = `${request.from}/${request.seq}`;
+      const earlier = state.raft.propagated.get(key);
+      if (earlier !== undefined) return answer({ kind: "propagated", seq: request.seq, index: earlier });
       const proposed = node.propose(encodeMetadataEntry({ from: request.from, seq: request.seq, op: request.op }));
+      if (proposed.ok) rememberPropagated(state.raft.propagated, key, proposed.index);
       return answer(proposed.ok ? { kind: "propagated", seq: request.seq, index: proposed.index } : { kind: "propagateRefused", seq: request.seq, error: { code: "NotLeader", message: proposed.error.message } });
     }
     case "join":
       return answer({ kind: "joined", error: addMember(state, request.from) });
   }
+}
+
+/** Keeps the last 4096 forwarded proposals (a duplicate arrives within the network's delays). */
+function rememberPropagated(propagated: Map<string, number>, key: string, index: number): void {
+  propagated.set(key, index);
+  if (propagated.size > 4096) propagated.delete(propagated.keys().next().value as string);
 }
 
 /** The controller adds a joining broker: a voter while there are fewer than max.quorum.size, else a non-voter. "" when done or under way. */

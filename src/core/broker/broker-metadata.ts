@@ -1,7 +1,7 @@
 // Applying metadata ops on this broker: append the op to the durable metadata log, apply it to the
 // state machine, then open, pause, resume or delete the partitions it touched.
 import { assert, assertNever } from "../assert.js";
-import { joinPath } from "../disk.js";
+import { DiskError, joinPath, type DiskReader } from "../disk.js";
 import type { OperatingError, Result } from "../errors.js";
 import { err, ok } from "../errors.js";
 import { CommitLog } from "../log/commit-log.js";
@@ -15,7 +15,7 @@ import type { BrokerEffect } from "./api-types.js";
 import { partitionKey, type BrokerState, type Proposal, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
 import { partitionSnapshot } from "./partition-snapshot.js";
-import { proposeOp } from "./broker-raft.js";
+import { appliedIsCurrent, proposeOp } from "./broker-raft.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../nats/control-line.js";
 import { streamDirNameProblem, unservableStreamReason } from "./create-stream-request.js";
 
@@ -55,8 +55,9 @@ export function checkStreamSettings(state: BrokerState, settings: StreamSettings
  * it) and applyCommittedMetadata applies it.
  */
 export function proposeMetadataOp(state: BrokerState, op: MetadataOp, time: InputTime): Result<Proposal> {
+  // A refusal from a stale view is not final: the apply-time check answers instead.
   const checked = state.metadata.check(op);
-  if (!checked.ok) return checked;
+  if (!checked.ok && appliedIsCurrent(state)) return checked;
   return proposeOp(state, op, time);
 }
 
@@ -130,7 +131,11 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
     return;
   }
   const dir = joinPath(streamDir(state, stream.name), String(meta.id));
-  const reopened = CommitLog.tryOpen(state.deps.reader, dir, logConfigFor(state, stream.settings), time.nowMs);
+  // Deleted and recreated in one step (both committed in one Raft Ready): the old directory is
+  // removed before this log's ops run, so it opens as the disk will be (cluster seed 2).
+  const removing = out.persist.some((op) => op.kind === "removeTree" && op.path === streamDir(state, stream.name));
+  const reader = removing ? readerWithout(state.deps.reader, streamDir(state, stream.name)) : state.deps.reader;
+  const reopened = CommitLog.tryOpen(reader, dir, logConfigFor(state, stream.settings), time.nowMs);
   if (!reopened.ok) {
     // Unreadable on disk: this partition is not served, every other one is.
     out.log.push({ level: "error", msg: "partition not served: its log cannot be read", fields: { stream: stream.name, partition: meta.id, reason: reopened.error.message } });
@@ -152,6 +157,22 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
   state.partitionsBySid.set(sid, partition);
   out.natsSubscriptions.push({ kind: "natsSubscribe", sid, subject: meta.subject, queue: stream.group });
   state.dirty.add(partition);
+}
+
+/** `reader` as it will be once directory `removed` is gone. */
+function readerWithout(reader: DiskReader, removed: string): DiskReader {
+  const under = (path: string): boolean => path === removed || path.startsWith(`${removed}/`);
+  return {
+    read: (path, position, length) => {
+      if (under(path)) throw new DiskError("ENOENT", "read", path);
+      return reader.read(path, position, length);
+    },
+    list: (dir) => {
+      if (under(dir)) throw new DiskError("ENOENT", "list", dir);
+      return reader.list(dir).filter((name) => !under(joinPath(dir, name)));
+    },
+    stat: (path) => (under(path) ? undefined : reader.stat(path)),
+  };
 }
 
 /** Stops consuming, ends the partition's subscriptions and closes its log. */

@@ -36,6 +36,20 @@ export function proposeOp(state: BrokerState, op: MetadataOp, time: InputTime): 
   return ok(proposal);
 }
 
+/**
+ * Whether the applied metadata is current, so a refusal it gives (StreamExists, StreamNotFound) is
+ * final: only on the leader of a cluster of one that applied all it committed. Anywhere else it may
+ * be stale: the op goes through the log and the apply-time check answers (cluster workload: a
+ * lagging follower, and a deposed leader inside the CheckQuorum window, answered StreamNotFound
+ * for a stream created before; a leader lease is not enough, so there is no fast path with peers).
+ */
+export function appliedIsCurrent(state: BrokerState): boolean {
+  const node = state.raft.node;
+  const conf = node.confState();
+  const alone = conf.voters.length === 1 && conf.voters[0] === state.config.serverId && conf.learners.length === 0;
+  return alone && !state.raftDown && node.role === "leader" && state.metadata.lastAppliedIndex >= node.commitIndex;
+}
+
 /** Proposes (as leader) or forwards (to the leader) every pending proposal that can go now; fails those past their deadline. */
 export function flushProposals(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
   if (state.pending.length === 0 || state.raftDown || state.stopped) return;

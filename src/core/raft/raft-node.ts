@@ -443,7 +443,8 @@ export class RaftNode {
     if (m.to !== this.id) return this.drop("addressed to another node");
     if (m.from === this.id) return this.drop("from itself");
     // A removed server (or a stranger) that still campaigns is not answered, and moves no term.
-    if ((m.type === "vote" || m.type === "preVote") && !this.conf.voters.includes(m.from)) return this.drop(`${m.type} from a non-voter`);
+    // A node that knows no membership yet (see handleVoteRequest) still answers.
+    if ((m.type === "vote" || m.type === "preVote") && this.conf.voters.length > 0 && !this.conf.voters.includes(m.from)) return this.drop(`${m.type} from a non-voter`);
     if (m.term > this.termValue && !this.stepHigherTerm(m)) return;
     if (m.term < this.termValue) return this.stepLowerTerm(m);
     switch (m.type) {
@@ -495,8 +496,10 @@ export class RaftNode {
   private handleVoteRequest(m: RaftMessage): void {
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     // Learners (and nodes that do not know themselves as voters) never vote; nor do leaders of this term.
+    // A node that knows no membership (added, then it lost its unsynced log) may be a voter in the
+    // candidate's configuration: it votes, as etcd's nodes do, or that cluster can never elect (cluster seed 45).
     const canVote =
-      this.promotable() &&
+      (this.promotable() || this.conf.voters.length === 0) &&
       (this.voteValue === m.from || (this.voteValue === "" && this.leadValue === "") || (m.type === "preVote" && m.term > this.termValue));
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(raftMessage({ type: respType, from: this.id, to: m.from, term: m.term }));
