@@ -11,6 +11,8 @@ import type { BrokerConfig } from "../../src/core/broker/broker-config.js";
 import { applyDiskOp } from "../../src/core/disk.js";
 import type { Result } from "../../src/core/errors.js";
 import type { MetadataOp } from "../../src/core/metadata/metadata-op.js";
+import { bootstrapLog } from "../../src/core/raft/raft-bootstrap.js";
+import { RaftDiskLog } from "../../src/core/raft/raft-disk-log.js";
 import { nodeId } from "../../src/core/types.js";
 import { BrokerHarness, testBrokerConfig } from "../../sim/testing/broker-harness.js";
 import { legacyCreateStream, LEGACY_METADATA_LOG, writeLegacyMetadataLog } from "../../sim/testing/legacy-metadata.js";
@@ -327,4 +329,17 @@ test("Raft log: a server id the log's membership does not name is refused, namin
   const h = populated();
   const message = refusedUnchanged(h, { serverId: nodeId("b2") });
   assert.match(message, /the Raft log in raft names server b1 .* this server's id is b2.*"liftbridge".*--server-id b1/);
+});
+
+test("Raft log: a crash that kept the bootstrap entries but not the hard state: the bootstrap is redone, the broker elects itself", () => {
+  const h = new BrokerHarness(testBrokerConfig(), 1, (disk) => {
+    // What broker seed 28 left: the segment's bootstrap entry synced, the hard state's write lost.
+    const opened = RaftDiskLog.open(disk, "raft");
+    assert.ok(opened.ok);
+    for (const op of [...opened.value.ops, ...opened.value.log.append(bootstrapLog([nodeId("b1")]).entries)]) applyDiskOp(disk, op);
+  });
+  assert.equal(h.broker.view.raft.node.role, "leader");
+  assert.deepEqual(h.request(createStream("a")), { ok: true, value: { kind: "done" } });
+  h.restart();
+  assert.deepEqual([...h.broker.view.metadata.streams.keys()], ["a"]);
 });

@@ -110,7 +110,11 @@ export function openMetadataRaft(
   // A read the disk refused is an IO failure (Internal); damage is CorruptRecord. Both name the file.
   if (!opened.ok) return err(opened.error.code === "DiskFailed" ? "Internal" : "CorruptRecord", opened.error.message);
   const o = opened.value;
-  const hasState = o.snapshot !== undefined || o.entries.length > 0 || o.hardState.term > 0;
+  // Entries with no durable hard state (term 0) are a first persist a crash cut short (a bootstrap,
+  // or a joiner's first append): nothing was acknowledged for them, so they are not state; the
+  // bootstrap is redone (its append replaces them). Taken as state, the node stayed outside its
+  // own, uncommitted, configuration and never elected itself (broker seed 28).
+  const hasState = o.snapshot !== undefined || o.hardState.term > 0;
   const recovered = hasState ? fromRaft(reader, options, o) : fromLegacy(reader, options, o, config);
   if (!recovered.ok) return recovered;
   const { metadata, ops, events, joining, probing } = recovered.value;
