@@ -76,7 +76,10 @@ export function onPeerMessage(state: BrokerState, message: PeerMessage, time: In
     case "metadataRequest":
       if (route.name === "status") break;
       return onRequest(state, route.name, message, time, out);
-    default:
+    case "leaderEpochOffset":
+    case "partitionNotification":
+    case "replicate":
+    case undefined:
       break;
   }
   handlePeerMessage(state.config.namespace, message, out.log);
