@@ -55,8 +55,10 @@ export class BrokerHarness {
   /** When set, every step's persist fails with this error instead of being applied. */
   failPersistWith: DiskError | undefined;
 
-  constructor(readonly config: BrokerConfig = testBrokerConfig(), seed = 1) {
+  /** `prepare` writes to the empty disk before the first open (e.g. a data directory of an older version). */
+  constructor(readonly config: BrokerConfig = testBrokerConfig(), seed = 1, prepare?: (disk: SimDisk) => void) {
     this.disk = new SimDisk({ random: new SimRandom(seed, "disk"), nowMs: () => this.nowMs });
+    prepare?.(this.disk);
     this.open();
   }
 

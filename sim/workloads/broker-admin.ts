@@ -20,7 +20,9 @@ const STREAMS: readonly { readonly name: string; readonly partitions: number }[]
 ];
 
 /** Answers an admin request may legitimately get on a faulty disk or a racing op. */
-const EXPECTED_ERRORS = new Set(["StreamNotFound", "StreamExists", "PartitionNotFound", "DiskFailed", "DiskFull"]);
+// Unavailable: the metadata Raft had no leader in time, replaced the proposal's entry, or is being
+// rebuilt after a failed persist; each means the op did not apply (a definite failure).
+const EXPECTED_ERRORS = new Set(["StreamNotFound", "StreamExists", "PartitionNotFound", "DiskFailed", "DiskFull", "Unavailable"]);
 
 /** Issues the workload's admin operations. */
 export class BrokerAdmin {

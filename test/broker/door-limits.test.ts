@@ -7,9 +7,8 @@ import fc from "fast-check";
 import type { ApiRequest } from "../../src/core/broker/api-types.js";
 import { MAX_STREAM_NAME_BYTES, streamDirNameProblem, unservableStreamReason } from "../../src/core/broker/create-stream-request.js";
 import { DEFAULT_MAX_CONTROL_LINE, fitsControlLine, subscribeLineBytes, utf8ByteLength } from "../../src/core/nats/control-line.js";
-import { encodeRecord } from "../../src/core/metadata/metadata-log.js";
-import { nodeId } from "../../src/core/types.js";
 import { BrokerHarness, testBrokerConfig } from "../../sim/testing/broker-harness.js";
+import { legacyCreateStream, writeLegacyMetadataLog } from "../../sim/testing/legacy-metadata.js";
 
 const enc = new TextEncoder();
 const create = (over: Partial<Extract<ApiRequest, { kind: "createStream" }>> = {}): ApiRequest => ({
@@ -106,21 +105,14 @@ test("acks to an inbox past the control line are not sent (a NATS envelope's inb
 });
 
 test("streams saved past the limits by an older version: not opened nor subscribed; the rest serve; delete works", () => {
-  const h = new BrokerHarness();
-  assert.equal(h.request(create({ name: "good", subject: "good" })).ok, true);
-  const old = (name: string, subject: string): Uint8Array => encodeRecord({
-    op: "createStream", name, subject, group: "", replicationFactor: 1, partitions: 1, overrides: {}, creationTimestampNs: "1", replicas: [[nodeId("b1")]],
+  // The older version's directory: its metadata log only (no Raft state); the first open migrates it.
+  const old = (name: string, subject: string) => legacyCreateStream(name, { subject, creationTimestampNs: "1" });
+  const h = new BrokerHarness(testBrokerConfig(), 1, (disk) => {
+    writeLegacyMetadataLog(disk, [old("good", "good"), old("n".repeat(300), "old.name"), old("old-subject", `a.${"b".repeat(5000)}`), old("../escape", "old.escape")]);
+    disk.mkdir("escape");
+    disk.create("escape/keep");
   });
-  const append = (bytes: Uint8Array): void => {
-    const path = "metadata/metadata.log";
-    h.disk.write(path, h.disk.stat(path)!.size, [bytes]);
-    h.disk.fdatasync(path);
-  };
-  append(old("n".repeat(300), "old.name"));
-  append(old("old-subject", `a.${"b".repeat(5000)}`));
-  append(old("../escape", "old.escape"));
-  h.disk.mkdir("escape");
-  h.disk.create("escape/keep");
+  assert.equal(h.broker.view.metadata.streams.size, 4, "every stream of the old log is in the metadata");
   h.restart();
   assert.deepEqual([...h.natsSubs.values()].map((s) => s.subject), ["good"]);
   assert.equal(unservableStreamReason({ name: "old-subject", subject: `a.${"b".repeat(5000)}`, group: "", partitions: [0] }, DEFAULT_MAX_CONTROL_LINE)?.startsWith("Subject is 5002 bytes"), true);

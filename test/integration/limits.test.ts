@@ -4,7 +4,8 @@
 // directory whose metadata holds streams an older version saved past those limits.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
 import {
@@ -17,6 +18,7 @@ import { MAX_STREAM_NAME_BYTES } from "../../src/core/broker/create-stream-reque
 import { DEFAULT_MAX_CONTROL_LINE } from "../../src/core/nats/control-line.js";
 import { AckPolicy } from "../../src/io/wire/api-types.js";
 import { nodeId } from "../../src/core/types.js";
+import { legacyCreateStream } from "../../sim/testing/legacy-metadata.js";
 
 const T = { timeout: 30_000 };
 const HOOK = { timeout: 60_000 };
@@ -174,16 +176,24 @@ for (const mode of natsModes()) {
     });
 
     test("streams an older version saved past the limits: not served, logged, the rest keeps working", T, async () => {
-      await env.client.createStream({ name: "lim-good", subject: "lim.good" }, { timeoutMs: 5000 });
+      // The older (single-node) version's data directory: its metadata log, written before the first start.
+      const dir = mkdtempSync(join(tmpdir(), "liftbridge-lim-old-"));
+      const serverId = "lim-old-server";
+      const old = (name: string, subject: string): Uint8Array => encodeRecord(legacyCreateStream(name, { subject, creationTimestampNs: "1" }, nodeId(serverId)));
+      mkdirSync(join(dir, "metadata"));
+      writeFileSync(join(dir, "metadata", "metadata.log"), Buffer.concat([old("lim-good", "lim.good"), old("lim-old-subject", subjectOf(5000, "lim.old")), old("o".repeat(300), "lim.old.name")]));
+      const env = await startEnv(mode, { dataDir: dir, extraArgs: ["--server-id", serverId] });
+      try {
+        await older(env);
+      } finally {
+        await env.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    async function older(env: IntegrationEnv): Promise<void> {
+      await syncBrokerNats(env);
       await env.client.publish({ stream: "lim-good", value: Buffer.from("before"), ackPolicy: "LEADER" }, { timeoutMs: 5000 });
-      const serverId = ((await env.client.fetchMetadata({}))["brokers"] as Array<{ id: string }>)[0]!.id;
-      await env.broker.stop("SIGTERM", 10_000);
-      const old = (name: string, subject: string): Uint8Array => encodeRecord({
-        op: "createStream", name, subject, group: "", replicationFactor: 1, partitions: 1, overrides: {},
-        creationTimestampNs: "1", replicas: [[nodeId(serverId)]],
-      });
-      appendFileSync(join(env.broker.dataDir, "metadata", "metadata.log"), old("lim-old-subject", subjectOf(5000, "lim.old")));
-      appendFileSync(join(env.broker.dataDir, "metadata", "metadata.log"), old("o".repeat(300), "lim.old.name"));
       const restartedAt = Date.now();
       await env.restart();
       assert.ok(Date.now() - restartedAt < 15_000);
@@ -207,6 +217,6 @@ for (const mode of natsModes()) {
       const r = await within(env.client.publish({ stream: "lim-good", value: Buffer.from("end"), ackPolicy: "LEADER" }, { timeoutMs: 5000 }), 6000, "publish");
       assert.equal(r.ack?.offset, "2");
       assert.doesNotThrow(() => process.kill(env.broker.pid, 0));
-    });
+    }
   });
 }

@@ -1,35 +1,51 @@
-// Black box, real process: damaged or missing metadata (metadata/metadata.log, the server id file
-// `liftbridge`, unknown stream directories) after clean and unclean stops. In every case the broker
-// either refuses to start with one stderr line naming the damaged file (and changes nothing), or it
-// starts and every acked message of every stream it accounts for reads back byte for byte; no
-// file of the data directory is ever deleted (moved to lost+found/ counts as kept). The planted
-// bug deleteUnknownStreamDirs must fail the same check.
+// Black box, real process: damaged or missing metadata after clean and unclean stops: the single-node
+// version's metadata/metadata.log (a directory of that version, migrated into the Raft log at its
+// first start), this version's Raft log (raft/), the server id file `liftbridge`, unknown stream
+// directories. In every case the broker either refuses to start with one stderr line naming the
+// damaged file (and changes nothing), or it starts and every acked message of every stream it
+// accounts for reads back byte for byte; no file of the data directory is ever deleted (moved to
+// lost+found/ counts as kept). The planted bug deleteUnknownStreamDirs must fail the same check.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBrokerProcess } from "../../jepsen-like/broker-process.js";
 import { createApiClient } from "../../jepsen-like/grpc-test-client.js";
-import { createStreamForNats, natsModes, startEnv, subscribeRead } from "../../jepsen-like/integration-fixture.js";
+import { createStreamForNats, natsModes, startEnv, subscribeRead, syncBrokerNats } from "../../jepsen-like/integration-fixture.js";
+import { encodeRecord } from "../../src/core/metadata/metadata-log.js";
+import { nodeId } from "../../src/core/types.js";
 import { PLANTED_BUGS_ENV } from "../../src/io/planted-bugs-from-env.js";
+import { legacyCreateStream } from "../../sim/testing/legacy-metadata.js";
 
 const T = { timeout: 120_000 };
 const LOG = join("metadata", "metadata.log");
 const STREAMS = [{ name: "md-a", partitions: 2 }, { name: "md-b", partitions: 1 }, { name: "md-c", partitions: 1 }];
 const PER_PARTITION = 8;
+/** The id of the server that wrote the single-node (legacy) bases. */
+const LEGACY_ID = "md-legacy-1";
 
 interface Acked { readonly stream: string; readonly partition: number; readonly offset: string; readonly value: Buffer }
 interface Base { readonly dir: string; readonly acked: readonly Acked[]; readonly serverId: string }
 type Listing = Map<string, Buffer>;
 
-/** Creates the streams, publishes binary values with LEADER acks, then stops (SIGTERM, or SIGKILL). */
-async function makeBase(root: string, stop: "clean" | "killed"): Promise<Base> {
-  const dir = join(root, `base-${stop}`);
-  const env = await startEnv(natsModes()[0]!, { dataDir: dir });
+/**
+ * Creates the streams, publishes binary values with LEADER acks, then stops (SIGTERM, or SIGKILL).
+ * "legacy": the streams are in a metadata/metadata.log written before the first start (as the
+ * single-node version left it), and raft/ is removed after the stop; "raft": created through the API.
+ */
+async function makeBase(root: string, stop: "clean" | "killed", kind: "legacy" | "raft"): Promise<Base> {
+  const dir = join(root, `base-${kind}-${stop}`);
+  if (kind === "legacy") {
+    mkdirSync(join(dir, "metadata"), { recursive: true });
+    const ops = STREAMS.map((s) => legacyCreateStream(s.name, { subject: s.name.replace("-", "."), partitions: s.partitions }, nodeId(LEGACY_ID)));
+    writeFileSync(join(dir, LOG), Buffer.concat(ops.map((op) => encodeRecord(op))));
+  }
+  const env = await startEnv(natsModes()[0]!, { dataDir: dir, ...(kind === "legacy" ? { extraArgs: ["--server-id", LEGACY_ID] } : {}) });
   const acked: Acked[] = [];
   try {
-    for (const s of STREAMS) await createStreamForNats(env, { name: s.name, subject: s.name.replace("-", "."), partitions: s.partitions });
+    if (kind === "raft") for (const s of STREAMS) await createStreamForNats(env, { name: s.name, subject: s.name.replace("-", "."), partitions: s.partitions });
+    else await syncBrokerNats(env);
     for (const s of STREAMS) {
       for (let partition = 0; partition < s.partitions; partition++) {
         for (let i = 0; i < PER_PARTITION; i++) {
@@ -49,6 +65,12 @@ async function makeBase(root: string, stop: "clean" | "killed"): Promise<Base> {
   const started = env.broker.output().split("\n").find((l) => l.includes("Liftbridge-TS started")) ?? "{}";
   const serverId = (JSON.parse(started) as { serverId?: string }).serverId ?? "";
   assert.ok(serverId.length > 0);
+  if (kind === "legacy") {
+    assert.equal(serverId, LEGACY_ID);
+    rmSync(join(dir, "raft"), { recursive: true });
+  } else {
+    assert.equal(readdirSync(dir).includes("metadata"), false, "this version writes no metadata/metadata.log");
+  }
   return { dir, acked, serverId };
 }
 
@@ -159,10 +181,12 @@ describe("metadata damage on the real process", () => {
   let root: string;
   let clean: Base;
   let killed: Base;
+  let raft: Base;
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "liftbridge-md-"));
-    clean = await makeBase(root, "clean");
-    killed = await makeBase(root, "killed");
+    clean = await makeBase(root, "clean", "legacy");
+    killed = await makeBase(root, "killed", "legacy");
+    raft = await makeBase(root, "killed", "raft");
   }, T);
   after(() => { if (root !== undefined) rmSync(root, { recursive: true, force: true }); });
 
@@ -235,6 +259,41 @@ describe("metadata damage on the real process", () => {
 
   test("server id file `liftbridge` damaged: refused naming it, never replaced", T, async () => {
     assertRefusedNaming(await runCase(root, clean, "id-garbage", (d) => writeFileSync(join(d, "liftbridge"), Buffer.from([0xff, 0xff, 0xff, 0x07]))), /"liftbridge".*damaged/);
+  });
+
+  test("this version's Raft log intact after SIGKILL: starts, every acked message reads back", T, async () => {
+    const o = await runCase(root, raft, "raft-intact", () => {});
+    assert.deepEqual(o.streams, ALL);
+  });
+
+  test("a Raft log entry damaged in the middle: refused naming the segment file; nothing changed", T, async () => {
+    const flip = (d: string): void => {
+      const segment = join(d, "raft", readdirSync(join(d, "raft")).filter((n) => n.endsWith(".raft")).sort()[0]!);
+      const bytes = readFileSync(segment);
+      const starts = recordStarts(bytes);
+      assert.ok(starts.length > 4, "several entries");
+      bytes[starts[2]! + 10] = bytes[starts[2]! + 10]! ^ 0x5a;
+      writeFileSync(segment, bytes);
+    };
+    assertRefusedNaming(await runCase(root, raft, "raft-flipped", flip), /raft\/\d{20}\.raft at byte \d+: bad CRC, and it is not an unfinished last write/);
+    assertRefusedNaming(await runCase(root, raft, "raft-flipped-recover", flip, RECOVER), /raft\/\d{20}\.raft at byte \d+/);
+  });
+
+  test("the Raft hard state missing: refused naming it", T, async () => {
+    assertRefusedNaming(await runCase(root, raft, "raft-no-hardstate", (d) => unlinkSync(join(d, "raft", "hardstate"))), /raft\/hardstate at byte 0: the hard state file .* is missing/);
+  });
+
+  test("raft/ lost: refused naming it; --metadata-recovery starts empty with every stream moved aside", T, async () => {
+    const lose = (d: string): void => rmSync(join(d, "raft"), { recursive: true });
+    assertRefusedNaming(await runCase(root, raft, "raft-lost", lose), /no Raft log in .*raft and .*metadata\.log is missing/);
+    const o = await runCase(root, raft, "raft-lost-recover", lose, RECOVER);
+    assert.deepEqual(o.streams, []);
+  });
+
+  test("server id file `liftbridge` missing on a Raft log: refused naming it and the old id", T, async () => {
+    const o = await runCase(root, raft, "raft-id-missing", (d) => unlinkSync(join(d, "liftbridge")));
+    assertRefusedNaming(o, /"liftbridge"/);
+    assert.ok(o.output.includes(`--server-id ${raft.serverId}`), o.output);
   });
 
   test(`planted bug deleteUnknownStreamDirs (${PLANTED_BUGS_ENV}) fails the same check`, T, async () => {

@@ -32,9 +32,12 @@ function race(h: BrokerHarness, requests: readonly ApiRequest[]): Result<unknown
   const held = requests.map((request, i) => {
     const out = h.broker.step({ kind: "apiRequest", requestId: 1000 + i, request, ...h.time() });
     record(out.reply, answers);
-    assert.ok(out.persists.length > 0, "each proposal waits for its persist");
     return out;
   });
+  // One Raft Ready is in flight at a time: the first proposal's persist goes out at once, the
+  // others are appended to the Raft log and persisted after it (in `complete`).
+  assert.ok((held[0]?.persists.length ?? 0) > 0, "the first proposal waits for its persist");
+  assert.equal(h.broker.view.proposals.length, requests.length, "every proposal has its log index before any commits");
   assert.equal(answers.size, 0, "nothing is answered before its op commits");
   complete(h, held, answers);
   return requests.map((_, i) => answers.get(1000 + i) ?? assert.fail(`request ${i} unanswered`));

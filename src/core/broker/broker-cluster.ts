@@ -78,10 +78,9 @@ export function onPeerMessage(state: BrokerState, message: PeerMessage, time: In
     case "metadataRequest":
       if (route.name === "status") break;
       return onRequest(state, route.name, message, time, out);
-    // Partition replication's routes have no handler until replication is built.
-    case "replicate":
     case "leaderEpochOffset":
     case "partitionNotification":
+    case "replicate":
     case undefined:
       break;
   }

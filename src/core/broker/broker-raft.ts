@@ -116,6 +116,10 @@ export function drainRaft(state: BrokerState, time: InputTime, out: Outputs<Brok
   // A bounded number of persist-free Readys per step (a leader answering a burst of messages).
   for (let round = 0; round < 8; round++) {
     if (state.raftDown || raft.inFlight !== undefined || state.stopped || state.failed !== undefined) return;
+    // A cluster of one elects itself at once instead of after an election timeout (also at start,
+    // when a log of one snapshot gives no Ready that would get here otherwise).
+    const conf = raft.node.confState();
+    if (conf.voters.length === 1 && conf.voters[0] === state.config.serverId && raft.node.role !== "leader") raft.node.campaign();
     if (!raft.node.hasReady()) return;
     const ready = raft.node.ready();
     const ops = raft.log.persist({
@@ -151,9 +155,6 @@ function completeReady(state: BrokerState, time: InputTime, out: Outputs<BrokerE
   if (ready.snapshot !== undefined) installSnapshot(state, ready.snapshot, time, out);
   applyEntries(state, ready.committedEntries, time, out);
   raft.node.advance(ready);
-  const conf = raft.node.confState();
-  // A cluster of one elects itself at once instead of after an election timeout.
-  if (conf.voters.length === 1 && conf.voters[0] === state.config.serverId && raft.node.role !== "leader") raft.node.campaign();
   maybeSnapshot(state, out);
 }
 

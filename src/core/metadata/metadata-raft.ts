@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../errors.js";
 import type { LogEvent } from "../outputs.js";
 import type { Random } from "../random.js";
 import { bootstrapLog } from "../raft/raft-bootstrap.js";
+import { decodeConfChange } from "../raft/raft-conf-change.js";
 import { RaftDiskLog, type OpenedRaftLog } from "../raft/raft-disk-log.js";
 import { RaftNode, type RaftPlantedBugs, type Ready } from "../raft/raft-node.js";
 import type { RaftEntry, RaftNodeId, RaftSnapshot } from "../raft/raft-types.js";
@@ -115,9 +116,10 @@ export function openMetadataRaft(
   // A read the disk refused is an IO failure (Internal); damage is CorruptRecord. Both name the file.
   if (!opened.ok) return err(opened.error.code === "DiskFailed" ? "Internal" : "CorruptRecord", opened.error.message);
   const o = opened.value;
-  // Entries without any durable hard state are a first persist cut short by a crash (a bootstrap's
-  // entries without its commit): nothing was acknowledged from them, so they count as no state
-  // (cluster seed 164: else the seed restarts with a log but no voters, and nobody ever elects).
+  // Entries with no durable hard state (term 0) are a first persist a crash cut short (a bootstrap,
+  // or a joiner's first append): nothing was acknowledged for them, so they are not state; the
+  // bootstrap is redone (its append replaces them). Taken as state, the node stayed outside its
+  // own, uncommitted, configuration and never elected itself (broker seed 28).
   const hasState = o.snapshot !== undefined || o.hardState.term > 0;
   const recovered = hasState ? fromRaft(reader, options, o) : fromLegacy(reader, options, o, config);
   if (!recovered.ok) return recovered;
@@ -130,6 +132,8 @@ type Recovered = Result<{ metadata: MetadataState; ops: DiskOp[]; events: LogEve
 
 /** Raft state exists: the snapshot, then every entry up to the durable commit, replayed. */
 function fromRaft(reader: DiskReader, options: MetadataRecoveryOptions, o: OpenedRaftLog): Recovered {
+  const stranger = strangerId(o, options.serverId, raftDir(options.dataDir));
+  if (stranger !== undefined) return err("CorruptRecord", stranger);
   const metadata = restoredOrFresh(o.snapshot, options.defaults);
   if (!metadata.ok) return err("CorruptRecord", `${joinPath(raftDir(options.dataDir), "snapshot")}: ${metadata.error.message}`);
   const events = [...o.events];
@@ -144,6 +148,23 @@ function fromRaft(reader: DiskReader, options: MetadataRecoveryOptions, o: Opene
   metadata.value.lastAppliedIndex = Math.max(metadata.value.lastAppliedIndex, o.hardState.commit);
   const accounted = accountForStreamDirs(reader, options, metadata.value, deleted);
   return ok({ metadata: metadata.value, ops: [...o.ops, ...accounted.ops], events: [...events, ...accounted.events], joining: false, probing: false });
+}
+
+/**
+ * This node voted (so it was a voter), yet no membership its snapshot or log holds names its id:
+ * the server id changed (its file lost or replaced). A joiner that never voted is not refused.
+ */
+function strangerId(o: OpenedRaftLog, self: RaftNodeId, dir: string): string | undefined {
+  if (o.hardState.vote === "") return undefined;
+  const members = new Set([...(o.snapshot?.meta.confState.voters ?? []), ...(o.snapshot?.meta.confState.learners ?? [])]);
+  for (const e of o.entries) {
+    const change = e.type === "confChange" ? decodeConfChange(e.data) : undefined;
+    if (change !== undefined && change.type !== "removeNode") members.add(change.nodeId);
+  }
+  if (members.size === 0 || members.has(self)) return undefined;
+  const ids = [...members].sort();
+  return `the Raft log in ${dir} names server ${ids.join(", ")} as the members of the metadata cluster, but this server's id is ${self}. ` +
+    `If the server id file "liftbridge" in the data directory was lost or replaced, restore it, or start with --server-id ${ids.length === 1 ? ids[0] : "<its id>"}`;
 }
 
 function restoredOrFresh(snapshot: RaftSnapshot | undefined, defaults: StreamDefaults): Result<MetadataState> {
@@ -168,7 +189,11 @@ export function committedOp(entry: RaftEntry, events: LogEvent[]): MetadataOp | 
  */
 function fromLegacy(reader: DiskReader, options: MetadataRecoveryOptions, o: OpenedRaftLog, config: MetadataRaftConfig): Recovered {
   const legacy = recoverMetadata(reader, { ...options, createMissingLog: false });
-  if (!legacy.ok) return legacy;
+  if (!legacy.ok) {
+    // No old file either: this version's directory whose raft/ was lost; say so, not only that the old file is missing.
+    if (reader.stat(joinPath(options.dataDir, "metadata", "metadata.log")) !== undefined) return legacy;
+    return err(legacy.error.code, `there is no Raft log in ${raftDir(options.dataDir)} and ${legacy.error.message}. If ${raftDir(options.dataDir)} was lost, restore it from a backup`);
+  }
   const { metadata, events } = legacy.value;
   const ops = [...legacy.value.ops, ...o.ops];
   const last = metadata.lastAppliedIndex;
