@@ -15,6 +15,12 @@ export interface BrokerProcessOptions {
   keepData?: boolean;
   /** External NATS URL; default an embedded NATS server on an ephemeral port. */
   natsUrl?: string;
+  /**
+   * How a fresh data directory on an external NATS starts: "seed" (--raft-bootstrap-seed, the
+   * default: a lone broker) or "join" (no flag: it joins the cluster running on that NATS). Ignored
+   * with the embedded NATS (a cluster of one) and when extraArgs give a --raft-bootstrap-* flag.
+   */
+  bootstrap?: "seed" | "join";
   /** YAML written to a temp file and passed with --config. */
   configYaml?: string;
   /** Lines appended to the embedded NATS server's config file (nats-server format). */
@@ -99,6 +105,8 @@ function brokerArgs(options: BrokerProcessOptions, dataDir: string, tempDir: str
   const args = [brokerMainPath(), "--data-dir", dataDir, "--port", "0"];
   if (options.natsUrl !== undefined) {
     args.push("--nats-servers", options.natsUrl);
+    const flagged = (options.extraArgs ?? []).some((a) => a.startsWith("--raft-bootstrap-"));
+    if ((options.bootstrap ?? "seed") === "seed" && !flagged) args.push("--raft-bootstrap-seed");
   } else {
     const natsConfig = join(tempDir, "embedded-nats.conf");
     writeFileSync(natsConfig, "host: 127.0.0.1\nport: -1\n" + (options.natsConfigExtra ?? ""));
