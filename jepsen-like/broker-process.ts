@@ -49,6 +49,8 @@ export interface BrokerProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the broker exits by itself (or was stopped). */
+  exited(): Promise<number | null>;
   /** Collected stdout+stderr. */
   output(): string;
 }
@@ -169,6 +171,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
         await exited(child);
         cleanup();
       },
+      exited: () => exited(child),
       output: () => out,
     };
   } catch (e) {
