@@ -4,19 +4,18 @@
 // directory whose metadata holds streams an older version saved past those limits.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { status as Status } from "@grpc/grpc-js";
 import {
   natsModes, startEnv, subscribeRead, syncBrokerNats, waitForHighWatermark, within, type IntegrationEnv,
 } from "../../jepsen-like/integration-fixture.js";
 import { rejection } from "../../jepsen-like/grpc-fixture.js";
+import { latestLeaderEpoch, singleNodeCreateStream, writeSingleNodeMetadata } from "../../jepsen-like/single-node-layout.js";
+import type { MetadataOp } from "../../src/core/metadata/metadata-op.js";
+import { join } from "node:path";
 import { encodePublishEnvelope } from "../../src/io/wire/envelope.js";
-import { encodeRecord } from "../../src/core/metadata/metadata-log.js";
 import { MAX_STREAM_NAME_BYTES } from "../../src/core/broker/create-stream-request.js";
 import { DEFAULT_MAX_CONTROL_LINE } from "../../src/core/nats/control-line.js";
 import { AckPolicy } from "../../src/io/wire/api-types.js";
-import { nodeId } from "../../src/core/types.js";
 
 const T = { timeout: 30_000 };
 const HOOK = { timeout: 60_000 };
@@ -176,14 +175,24 @@ for (const mode of natsModes()) {
     test("streams an older version saved past the limits: not served, logged, the rest keeps working", T, async () => {
       await env.client.createStream({ name: "lim-good", subject: "lim.good" }, { timeoutMs: 5000 });
       await env.client.publish({ stream: "lim-good", value: Buffer.from("before"), ackPolicy: "LEADER" }, { timeoutMs: 5000 });
-      const serverId = ((await env.client.fetchMetadata({}))["brokers"] as Array<{ id: string }>)[0]!.id;
+      const meta = await env.client.fetchMetadata({});
+      const serverId = (meta["brokers"] as Array<{ id: string }>)[0]!.id;
+      const streams = (meta["streamMetadata"] as Array<{ name: string; subject: string; partitions: Record<string, unknown> }>);
       await env.broker.stop("SIGTERM", 10_000);
-      const old = (name: string, subject: string): Uint8Array => encodeRecord({
-        op: "createStream", name, subject, group: "", replicationFactor: 1, partitions: 1, overrides: {},
-        creationTimestampNs: "1", replicas: [[nodeId(serverId)]],
-      });
-      appendFileSync(join(env.broker.dataDir, "metadata", "metadata.log"), old("lim-old-subject", subjectOf(5000, "lim.old")));
-      appendFileSync(join(env.broker.dataDir, "metadata", "metadata.log"), old("o".repeat(300), "lim.old.name"));
+      // An older (single-node) version's metadata log: today's other streams, lim-good at the index
+      // its log's leader epoch names (a partition's epoch is its createStream's index; fillers
+      // created and deleted pad up to it), then two streams past the limits.
+      const others = streams.filter((st) => st.name !== "lim-good").map((st) => singleNodeCreateStream(serverId, st.name, st.subject, Object.keys(st.partitions).length));
+      const ops: MetadataOp[] = [...others];
+      const epoch = latestLeaderEpoch(join(env.broker.dataDir, "streams", "lim-good", "0"));
+      for (let i = 0; ops.length < epoch - 2; i++) ops.push(singleNodeCreateStream(serverId, `lim-filler-${i}`, `lim.filler.${i}`), { op: "deleteStream", name: `lim-filler-${i}` });
+      if (ops.length < epoch - 1) ops.push({ op: "deleteStream", name: "lim-filler-none" });
+      assert.equal(ops.length, epoch - 1);
+      writeSingleNodeMetadata(env.broker.dataDir, [
+        ...ops, singleNodeCreateStream(serverId, "lim-good", "lim.good"),
+        singleNodeCreateStream(serverId, "lim-old-subject", subjectOf(5000, "lim.old")),
+        singleNodeCreateStream(serverId, "o".repeat(300), "lim.old.name"),
+      ]);
       const restartedAt = Date.now();
       await env.restart();
       assert.ok(Date.now() - restartedAt < 15_000);

@@ -1,4 +1,5 @@
-// Black box, real process: damaged or missing metadata (metadata/metadata.log, the server id file
+// Black box, real process: damaged or missing metadata (the single-node version's
+// metadata/metadata.log, which a broker recovers before moving it into the Raft log; the server id file
 // `liftbridge`, unknown stream directories) after clean and unclean stops. In every case the broker
 // either refuses to start with one stderr line naming the damaged file (and changes nothing), or it
 // starts and every acked message of every stream it accounts for reads back byte for byte; no
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { startBrokerProcess } from "../../jepsen-like/broker-process.js";
 import { createApiClient } from "../../jepsen-like/grpc-test-client.js";
 import { createStreamForNats, natsModes, startEnv, subscribeRead } from "../../jepsen-like/integration-fixture.js";
+import { singleNodeCreateStream, writeSingleNodeMetadata } from "../../jepsen-like/single-node-layout.js";
 import { PLANTED_BUGS_ENV } from "../../src/io/planted-bugs-from-env.js";
 
 const T = { timeout: 120_000 };
@@ -49,6 +51,9 @@ async function makeBase(root: string, stop: "clean" | "killed"): Promise<Base> {
   const started = env.broker.output().split("\n").find((l) => l.includes("Liftbridge-TS started")) ?? "{}";
   const serverId = (JSON.parse(started) as { serverId?: string }).serverId ?? "";
   assert.ok(serverId.length > 0);
+  // The damage below is to the single-node version's metadata log, which a broker still recovers
+  // (then moves into the Raft log): lay the base out as that version did.
+  writeSingleNodeMetadata(dir, STREAMS.map((s) => singleNodeCreateStream(serverId, s.name, s.name.replace("-", "."), s.partitions)));
   return { dir, acked, serverId };
 }
 
