@@ -21,6 +21,8 @@ export interface ClusterOptions {
   readonly logToFiles?: boolean;
   /** Processes in their own process groups (a terminal's Ctrl-C reaches only the caller, which stops them in order). */
   readonly detached?: boolean;
+  /** Bootstrap all brokers together with --raft-bootstrap-peers (their ids) instead of a seed and joiners. */
+  readonly peers?: boolean;
   /** Extra flags for every broker. */
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
@@ -75,6 +77,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
   };
   try {
+    if (options.peers === true) {
+      const ids = Array.from({ length: options.brokers }, (_, i) => serverId(i)).join(",");
+      await Promise.all(Array.from({ length: options.brokers }, (_, i) => start(i, "join", ["--raft-bootstrap-peers", ids])));
+      return cluster;
+    }
     await start(0, "seed");
     await Promise.all(Array.from({ length: options.brokers - 1 }, (_, i) => start(i + 1, "join")));
   } catch (e) {

@@ -193,3 +193,28 @@ describe("a cluster of real brokers over one nats-server", { skip: natsServerPat
     assert.ok((await metadata(client(0))).streams.includes("after-second-seed"));
   });
 });
+
+describe("--raft-bootstrap-peers: three named servers form a cluster together", { skip: natsServerPath() === undefined ? "nats-server is not installed" : false }, () => {
+  test("each broker takes CreateStream and lists the three brokers and every stream", T, async () => {
+    const cluster = await startCluster({ brokers: 3, peers: true });
+    const clients = cluster.brokers.map((b) => createApiClient(b!.grpcAddress));
+    try {
+      for (let i = 0; i < 3; i++) {
+        await eventually(15_000, () => clients[i]!.createStream({ name: `peers-${i}`, subject: `peers.${i}` }, { timeoutMs: 3000 }).then(
+          () => true,
+          (e: unknown) => { if ((e as { code?: number }).code === GRPC_ALREADY_EXISTS) return true; throw e; },
+        ), `create through broker ${i}`);
+      }
+      for (let i = 0; i < 3; i++) {
+        await eventually(10_000, async () => {
+          const m = await metadata(clients[i]!);
+          return m.brokers.length === 3 && m.streams.join() === "peers-0,peers-1,peers-2" ? true : undefined;
+        }, `broker ${i} lists 3 brokers and 3 streams`);
+      }
+      assert.ok(cluster.brokers.every((b) => b!.output().includes("bootstrapped a new metadata Raft cluster")));
+    } finally {
+      for (const c of clients) c.close();
+      await cluster.stop();
+    }
+  });
+});
