@@ -1,7 +1,8 @@
 // `npm run bench [-- --json] [--quick] [--profile ROW]`: our broker and NATS JetStream side by side
 // on this machine (issue 5). One JetStream-enabled nats-server serves JetStream and the broker
 // alike, so both pay the same NATS hop; every client runs in its own process; everything started
-// here is stopped by pid at the end, on error and on SIGINT/SIGTERM. Table on stderr; with
+// here is stopped by pid at the end, on error and on SIGINT/SIGTERM. Then CreateStream latency on a
+// 3-broker cluster (issue 12, no target). Table on stderr; with
 // --json, stdout is exactly one JSON object.
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { natsServerPath, startNatsServer, type NatsServerProcess } from "../jepsen-like/nats-server-process.js";
 import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import { BenchRun, FSYNC } from "./bench-run.js";
+import { benchClusterCreateStream, clusterCreateStreamTable, type ClusterCreateStreamResult } from "./cluster-bench.js";
 import { machineInfo, type MachineInfo } from "./machine-info.js";
 import { extraRatiosOf, machineLine, markdownTable, ratiosByRound, ratiosOf, ratiosTable, TARGETS, targetsMet } from "./report.js";
 import { killClients } from "./run-client.js";
@@ -107,7 +109,18 @@ async function phaseEmbedded(run: BenchRun): Promise<void> {
   }
 }
 
-function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, startedMs: number): void {
+/** Phase 3: CreateStream latency on a 3-broker cluster of its own (no target yet); a failure is reported, not thrown. */
+async function phaseCluster(run: BenchRun): Promise<ClusterCreateStreamResult | undefined> {
+  log("phase 3: CreateStream latency on a 3-broker cluster (its own nats-server)");
+  try {
+    return await benchClusterCreateStream(run.opts.quick ? 100 : 200, log);
+  } catch (e) {
+    run.failures.push({ id: "cluster-create-stream", error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  }
+}
+
+function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, startedMs: number, cluster: ClusterCreateStreamResult | undefined): void {
   const ratios = ratiosOf(run.rows);
   const byRound = ratiosByRound(run.rows);
   log("");
@@ -118,6 +131,7 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
   if (extra.catchUpReadHttp2Client !== undefined) log(`(no target) catch-up read with the node:http2 client over JetStream's: ${extra.catchUpReadHttp2Client}`);
   const cpu = extra.cpuPerMessage;
   log(`(no target) JetStream's CPU per message over ours (all processes; above 1 = ours cheaper): async ${cpu.async ?? "n/a"}, async-always ${cpu.asyncAlways ?? "n/a"}, read ${cpu.catchUpRead ?? "n/a"}, sync ${cpu.sync ?? "n/a"}`);
+  if (cluster !== undefined) log(`\n${clusterCreateStreamTable(cluster)}`);
   log("");
   log(`machine: ${machineLine(machine)}`);
   log(`fsync: JetStream (nats-server ${machine.natsServer}) never fsyncs per message; rows with fsync "never" are like for like with it, rows with "always" fsync before every ack.`);
@@ -137,7 +151,7 @@ function report(run: BenchRun, opts: BenchOptions, machine: MachineInfo, started
       valueBytes: opts.valueBytes, asyncMessages: opts.asyncMessages, window: opts.window, syncSeconds: opts.syncSeconds,
       syncWarmupSeconds: opts.syncWarmupSeconds, rounds: opts.rounds, quick: opts.quick,
     },
-    results, ratios, ratiosByRound: byRound, extraRatios: extraRatiosOf(run.rows), targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
+    results, clusterCreateStream: cluster ?? null, ratios, ratiosByRound: byRound, extraRatios: extraRatiosOf(run.rows), targets: TARGETS, targetsMet: targetsMet(ratios), failures: run.failures,
     ...(run.profile !== undefined ? { profile: run.profile } : {}),
     fsyncNote: `JetStream (nats-server ${machine.natsServer}) acks from the page cache and fsyncs streams every 60 s; ours with streams.sync.policy=never is the like-for-like row, always fsyncs (group commit) before acking.`,
   })}\n`);
@@ -161,6 +175,7 @@ async function main(): Promise<number> {
   const startedMs = Date.now();
   let nats: NatsServerProcess | undefined;
   let run: BenchRun | undefined;
+  let cluster: ClusterCreateStreamResult | undefined;
   const interrupt = (signal: string): void => {
     log(`${signal}: stopping everything this run started`);
     void stopEverything(nats, run).finally(() => process.exit(130));
@@ -173,10 +188,11 @@ async function main(): Promise<number> {
     run = new BenchRun(opts, nats, log);
     await phaseRatios(run, startedMs);
     await phaseEmbedded(run);
+    cluster = await phaseCluster(run);
   } finally {
     await stopEverything(nats, run);
   }
-  report(run, opts, machine, startedMs);
+  report(run, opts, machine, startedMs, cluster);
   return run.failures.length === 0 ? 0 : 1;
 }
 

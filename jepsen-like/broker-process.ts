@@ -2,7 +2,7 @@
 // ephemeral gRPC port and, unless an external NATS URL is given, an embedded NATS server on an
 // ephemeral port; reads the addresses from its start-up log line.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,12 @@ export interface BrokerProcessOptions {
   keepData?: boolean;
   /** External NATS URL; default an embedded NATS server on an ephemeral port. */
   natsUrl?: string;
+  /**
+   * How a fresh data directory on an external NATS starts: "seed" (--raft-bootstrap-seed, the
+   * default: a lone broker) or "join" (no flag: it joins the cluster running on that NATS). Ignored
+   * with the embedded NATS (a cluster of one) and when extraArgs give a --raft-bootstrap-* flag.
+   */
+  bootstrap?: "seed" | "join";
   /** YAML written to a temp file and passed with --config. */
   configYaml?: string;
   /** Lines appended to the embedded NATS server's config file (nats-server format). */
@@ -24,6 +30,10 @@ export interface BrokerProcessOptions {
   env?: Record<string, string>;
   /** Bound on start-up, default 15 s. */
   startTimeoutMs?: number;
+  /** Its own process group: a terminal's Ctrl-C reaches only the parent, which stops it (npm run cluster). */
+  detached?: boolean;
+  /** Appends the broker's stdout+stderr to this file; output() then holds only what came before the start-up line. */
+  logFile?: string;
   /** A command that execs the broker, e.g. ["prlimit", "--nofile=1024:1024"] (it must exec, keeping the pid). */
   launcher?: readonly string[];
 }
@@ -39,6 +49,8 @@ export interface BrokerProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the broker exits by itself (or was stopped). */
+  exited(): Promise<number | null>;
   /** Collected stdout+stderr. */
   output(): string;
 }
@@ -99,6 +111,8 @@ function brokerArgs(options: BrokerProcessOptions, dataDir: string, tempDir: str
   const args = [brokerMainPath(), "--data-dir", dataDir, "--port", "0"];
   if (options.natsUrl !== undefined) {
     args.push("--nats-servers", options.natsUrl);
+    const flagged = (options.extraArgs ?? []).some((a) => a.startsWith("--raft-bootstrap-"));
+    if ((options.bootstrap ?? "seed") === "seed" && !flagged) args.push("--raft-bootstrap-seed");
   } else {
     const natsConfig = join(tempDir, "embedded-nats.conf");
     writeFileSync(natsConfig, "host: 127.0.0.1\nport: -1\n" + (options.natsConfigExtra ?? ""));
@@ -120,11 +134,19 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   // Loopback only: the gRPC server binds LIFTBRIDGE_HOST (the caller's env may still override it).
   const env = { ...process.env, LIFTBRIDGE_HOST: "127.0.0.1", ...options.env };
   const [command, ...prefix] = [...(options.launcher ?? []), process.execPath];
-  const child = spawn(command, [...prefix, ...brokerArgs(options, dataDir, tempDir)], { stdio: ["ignore", "pipe", "pipe"], env });
+  const child = spawn(command, [...prefix, ...brokerArgs(options, dataDir, tempDir)], { stdio: ["ignore", "pipe", "pipe"], env, detached: options.detached === true });
   killOnExit(child);
   let out = "";
-  child.stdout.on("data", (d: Buffer) => { out += d.toString("utf8"); });
-  child.stderr.on("data", (d: Buffer) => { out += d.toString("utf8"); });
+  // A long-running broker (npm run cluster) logs to its file, not into this process's memory.
+  const log = options.logFile !== undefined ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+  let started = false;
+  const collect = (d: Buffer): void => {
+    log?.write(d);
+    if (log === undefined || !started) out += d.toString("utf8");
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  child.once("exit", () => log?.end());
   const cleanup = (): void => {
     rmSync(join(tempDir, "embedded-nats.conf"), { force: true });
     rmSync(join(tempDir, "liftbridge.yaml"), { force: true });
@@ -138,16 +160,18 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   };
   try {
     if (child.pid === undefined) throw new Error("cannot spawn the broker");
-    const started = await waitStarted(child, () => out, options.startTimeoutMs ?? 15_000);
-    const port = started.grpc.slice(started.grpc.lastIndexOf(":") + 1);
+    const startedLine = await waitStarted(child, () => out, options.startTimeoutMs ?? 15_000);
+    started = true;
+    const port = startedLine.grpc.slice(startedLine.grpc.lastIndexOf(":") + 1);
     return {
-      pid: child.pid, grpcAddress: `127.0.0.1:${port}`, natsUrl: started.nats.split(",")[0] ?? started.nats, dataDir,
+      pid: child.pid, grpcAddress: `127.0.0.1:${port}`, natsUrl: startedLine.nats.split(",")[0] ?? startedLine.nats, dataDir,
       stop,
       kill: async () => {
         child.kill("SIGKILL");
         await exited(child);
         cleanup();
       },
+      exited: () => exited(child),
       output: () => out,
     };
   } catch (e) {

@@ -19,6 +19,8 @@ export interface NatsServerOptions {
   readonly extraConfig?: string;
   /** Bound on start-up, default 10 s. */
   readonly startTimeoutMs?: number;
+  /** Its own process group: a terminal's Ctrl-C reaches only the parent, which stops it. */
+  readonly detached?: boolean;
 }
 
 /** A running nats-server process. */
@@ -142,7 +144,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.jetstream === true ? (options.storeDir ?? join(tempDir, "jetstream")) : undefined;
   const configPath = join(tempDir, "nats.conf");
   writeFileSync(configPath, configText(options, storeDir));
-  const child = spawn(binary, ["-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, ["-c", configPath], { stdio: ["ignore", "pipe", "pipe"], detached: options.detached === true });
   killOnExit(child);
   let out = "";
   child.stdout.on("data", (d: Buffer) => { out += d.toString("utf8"); });

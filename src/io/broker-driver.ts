@@ -63,6 +63,8 @@ export interface BrokerDriverOptions {
   readonly dataPath?: NatsDataPath;
   readonly logger: Logger;
   readonly crc32c?: Crc32c;
+  /** Called once (in a later turn) when the core says this broker must not go on (Broker.view.fatal): stop the process. */
+  readonly onFatal?: (reason: string) => void;
 }
 
 /** A running broker: the core, its disk, its NATS subscriptions and its timer. */
@@ -101,6 +103,7 @@ export class BrokerDriver implements BrokerService {
   private shutdownStepped = false;
   private shutdownDone: Promise<void> | undefined;
   private resolveShutdown: (() => void) | undefined;
+  private fatalReported = false;
 
   /** Recovers the broker from `dataDir` and starts consuming its partitions' subjects. */
   constructor(private readonly options: BrokerDriverOptions) {
@@ -303,6 +306,7 @@ export class BrokerDriver implements BrokerService {
           for (const g of out.persists) for (const e of g.replyAfterPersist) if (e.kind === "apiResponse") this.flushFirst.add(e.requestId);
         }
         logCoreEvents(this.options.logger, out.log);
+        this.checkFatal();
       },
       natsSubscription: (change) => this.applyNatsEffect(change),
       send: (s) => this.dataPath.publish(s.subject, s.data, s.reply),
@@ -310,6 +314,19 @@ export class BrokerDriver implements BrokerService {
       failHeld: failHeldReplies,
       armDeadline: (at) => this.armTimer(at),
     };
+  }
+
+  /**
+   * The core set Broker.view.fatal (a second bootstrap seed, a join nobody answered): log it once
+   * and hand it to onFatal in a later turn (its graceful stop must not run inside this step).
+   */
+  private checkFatal(): void {
+    const reason = this.broker.view.fatal;
+    if (reason === undefined || this.fatalReported) return;
+    this.fatalReported = true;
+    this.options.logger.error({ reason }, "the broker cannot go on: stopping");
+    const onFatal = this.options.onFatal;
+    if (onFatal !== undefined) setImmediate(() => onFatal(reason));
   }
 
   /** Runs a synchronous disk call; a DiskError is its outcome, anything else a bug. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `liftbridge` command: configuration from flags, environment and file; then the server; then
-// SIGINT/SIGTERM for a graceful stop (a second signal forces exit).
+// SIGINT/SIGTERM for a graceful stop (a second signal forces exit); a broker the core says must not
+// go on (Broker.view.fatal) stops the same way and exits with code 2.
 import { readFileSync } from "node:fs";
 import { loadConfig } from "./config/load-config.js";
 import { createLogger } from "./logger.js";
@@ -23,6 +24,7 @@ async function main(): Promise<number> {
   const running: { server?: Awaited<ReturnType<typeof startServer>> } = {};
   let requested: string | undefined;
   let stopping = false;
+  let exitCode = 0;
   const stop = (signal: string): void => {
     const server = running.server;
     if (stopping || (server === undefined && requested !== undefined)) {
@@ -41,7 +43,7 @@ async function main(): Promise<number> {
       process.exit(1);
     }, config.shutdown.timeoutMs).unref();
     server.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (e: unknown) => {
         logger.error({ err: String(e) }, "shutdown failed");
         process.exit(1);
@@ -50,7 +52,14 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  running.server = await startServer(config, logger, { metadataRecovery: loaded.value.metadataRecovery });
+  // The core gave up (a second bootstrap seed, a join nobody answered): stop gracefully, exit 2.
+  const onFatal = (reason: string): void => {
+    process.stderr.write(`liftbridge: ${reason}\n`);
+    exitCode = 2;
+    if (stopping) return;
+    stop("fatal");
+  };
+  running.server = await startServer(config, logger, { metadataRecovery: loaded.value.metadataRecovery, onFatal });
   if (requested !== undefined) stop(requested);
   return -1;
 }

@@ -86,6 +86,8 @@ async function openDataPath(config: LiftbridgeConfig, servers: readonly string[]
 export interface StartOptions {
   /** --metadata-recovery (docs/decisions.md, "Metadata at startup"). */
   readonly metadataRecovery?: boolean;
+  /** The core says the broker must not go on (e.g. a second bootstrap seed): the caller stops the process. */
+  readonly onFatal?: (reason: string) => void;
 }
 
 /** Starts everything the configuration asks for. */
@@ -119,7 +121,7 @@ export async function startServer(config: LiftbridgeConfig, logger: Logger, opti
     // The NATS server's max_payload: larger API publishes are refused at once instead of dropped.
     ...(nc.info !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
   };
-  const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c });
+  const driver = new BrokerDriver({ dataDir, config: brokerConfig, nats: nc, dataPath, logger, crc32c: crc.crc32c, ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}) });
   // Only now: a broker that refused its data directory (a different id in its metadata) stored nothing.
   if (!idStored) storeServerId(idDisk, serverId);
   proxy.target = driver;

@@ -1,8 +1,8 @@
 // The real CLI (dist/src/io/main.js as a process) takes Liftbridge's quick-start flags and early
 // Liftbridge's config file: `--raft-bootstrap-seed` on a lone broker starts it (a cluster of one),
 // `--nats-server` (early spelling) connects where it says, an early NATS-format liftbridge.conf
-// sets the server id and stream defaults, and `--raft-bootstrap-peers` naming other servers is
-// refused before anything starts, with a message saying clustering is not finished.
+// sets the server id and stream defaults, and `--raft-bootstrap-seed` with `--raft-bootstrap-peers`
+// is refused before anything starts (the cluster quick start is test/integration/cluster.test.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -21,10 +21,10 @@ function runCli(args: string[]): { status: number | null; stderr: string } {
   return { status: r.status, stderr: r.stderr };
 }
 
-test("--raft-bootstrap-peers naming other servers refuses to start: clustering is not finished", T, () => {
-  const { status, stderr } = runCli(["--server-id", "a", "--raft-bootstrap-peers", "a,b,c", "--nats-server", "nats://127.0.0.1:1"]);
+test("--raft-bootstrap-seed with --raft-bootstrap-peers refuses to start, naming both keys", T, () => {
+  const { status, stderr } = runCli(["--server-id", "a", "--raft-bootstrap-seed", "--raft-bootstrap-peers", "a,b,c", "--nats-server", "nats://127.0.0.1:1"]);
   assert.equal(status, 2, stderr);
-  assert.match(stderr, /^liftbridge: clustering\.raft\.bootstrap\.peers: not supported yet .*clustering is not finished yet.*; set by flag --raft-bootstrap-peers\n$/);
+  assert.match(stderr, /^liftbridge: "clustering\.raft\.bootstrap\.seed" and "clustering\.raft\.bootstrap\.peers" cannot both be set/);
 });
 
 test("a bad early config file stops the CLI with file:line and the early key", T, () => {

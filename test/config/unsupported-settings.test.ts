@@ -14,7 +14,7 @@ const noFile = (): string => assert.fail("no file should be read");
 const NON_DEFAULT: Record<string, string> = {
   "logging.recovery": "true", "logging.nats": "true", "batch.max.time": "10ms",
   "tls.client.authz.enabled": "true", "tls.client.authz.model": "model.conf", "tls.client.authz.policy": "policy.csv",
-  "streams.auto.pause.time": "1m", "streams.encryption": "true", "clustering.raft.bootstrap.peers": "a,b",
+  "streams.auto.pause.time": "1m", "streams.encryption": "true",
   "clustering.min.insync.replicas": "2", "activity.stream.enabled": "true", "cursors.stream.partitions": "1",
   "groups.consumer.timeout": "30s", "groups.coordinator.timeout": "5s",
 };
@@ -45,10 +45,12 @@ test("keys with no effect on one node load with non-default values", () => {
   assert.ok(r.ok, r.ok ? "" : r.error.message);
 });
 
-test("clustering.raft.bootstrap.peers naming only this server is a one-node cluster and loads", () => {
-  assert.ok(loadConfig(["--server-id", "me", "--raft-bootstrap-peers", "me"], {}, noFile).ok);
+test("clustering.raft.bootstrap.peers naming other servers loads; with a bootstrap seed too it is refused", () => {
   const r = loadConfig(["--server-id", "me", "--raft-bootstrap-peers", "me,other"], {}, noFile);
-  assert.ok(!r.ok && r.error.message.startsWith("clustering.raft.bootstrap.peers: not supported yet"));
+  assert.ok(r.ok && r.value.kind === "run");
+  assert.deepEqual(r.value.config.clustering.raftBootstrapPeers, ["me", "other"]);
+  const both = loadConfig(["--server-id", "me", "--raft-bootstrap-peers", "me,other", "--raft-bootstrap-seed"], {}, noFile);
+  assert.ok(!both.ok && /"clustering.raft.bootstrap.seed" and "clustering.raft.bootstrap.peers" cannot both be set/.test(both.error.message));
 });
 
 /** The keys of docs/configuration.md's "What each key does here" table, with their kind. */
@@ -59,7 +61,7 @@ function documentedKinds(): Map<string, string> {
   for (const line of section.split("\n")) {
     const cells = line.split("|").map((c) => c.trim());
     if (cells.length < 4 || !cells[1]!.startsWith("`")) continue;
-    const kind = ["refused unless default", "no effect on one node", "works"].find((k) => cells[2]!.startsWith(k));
+    const kind = ["refused unless default", "no effect", "works"].find((k) => cells[2]!.startsWith(k));
     assert.ok(kind !== undefined, `kind of ${cells[1]}`);
     for (const m of cells[1]!.matchAll(/`([^`]+)`/g)) {
       assert.ok(!kinds.has(m[1]!), `${m[1]} listed twice`);

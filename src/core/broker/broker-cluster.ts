@@ -69,6 +69,10 @@ export function onPeerMessage(state: BrokerState, message: PeerMessage, time: In
       if (state.raftDown) return;
       const received = receiveRaftMessage(state.config.namespace, state.config.serverId, message);
       if (!received.ok) return refuse(out, message, received.refusal.code, received.refusal.message);
+      // A message of an older term (a deposed leader, or a replay) changes nothing; Raft may still answer it.
+      if (received.message.term > 0 && received.message.term < state.raft.node.term) {
+        out.log.push({ level: "warn", msg: "Raft message refused: older term", fields: { from: received.message.from, type: received.message.type, term: received.message.term, currentTerm: state.raft.node.term } });
+      }
       state.raft.node.step(received.message);
       return;
     }

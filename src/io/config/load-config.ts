@@ -173,6 +173,11 @@ function checkCombinations(values: ReadonlyMap<ConfigKey, ConfigValue | undefine
     ["tls.cert", "tls.key"],
     ["nats.tls.cert", "nats.tls.key"],
   ];
+  // Liftbridge refuses both: a seed bootstraps alone, peers bootstrap together.
+  const peers = values.get("clustering.raft.bootstrap.peers");
+  if (values.get("clustering.raft.bootstrap.seed") === true && Array.isArray(peers) && peers.length > 0) {
+    return err("InvalidArgument", '"clustering.raft.bootstrap.seed" and "clustering.raft.bootstrap.peers" cannot both be set: a seed bootstraps a cluster alone, peers bootstrap it together');
+  }
   for (const [a, b] of pairs) {
     if ((values.get(a) === "") !== (values.get(b) === "")) {
       return err("InvalidArgument", `"${a}" and "${b}" must be given together (got only "${values.get(a) === "" ? b : a}")`);

@@ -19,9 +19,6 @@ const isFalse = (v: ConfigValue | undefined): boolean => v === false;
 const isZero = (v: ConfigValue | undefined): boolean => v === 0;
 const isMs = (ms: number) => (v: ConfigValue | undefined): boolean => v === ms;
 const isEmpty = (v: ConfigValue | undefined): boolean => v === "" || (Array.isArray(v) && v.length === 0);
-/** A bootstrap list naming only this server describes a one-node cluster, which is what runs. */
-const onlySelf = (v: ConfigValue | undefined, values: ReadonlyMap<ConfigKey, ConfigValue | undefined>): boolean =>
-  Array.isArray(v) && v.every((peer) => peer === values.get("clustering.server.id"));
 const atMostOne = (v: ConfigValue | undefined): boolean => typeof v === "number" && v <= 1;
 
 const SINGLE_NODE = "this broker runs as a single node (clustering is not implemented yet)";
@@ -36,10 +33,6 @@ export const REFUSED_UNLESS_DEFAULT: readonly Refusal[] = [
   { key: "tls.client.authz.policy", accepts: isEmpty, only: '""', why: "authorization (casbin) is not implemented" },
   { key: "streams.auto.pause.time", accepts: isZero, only: "0", why: "auto-pause is not implemented" },
   { key: "streams.encryption", accepts: isFalse, only: "false", why: "encryption at rest is not implemented; the broker would store plaintext" },
-  {
-    key: "clustering.raft.bootstrap.peers", accepts: onlySelf, only: "an empty list or this server's own clustering.server.id",
-    why: "clustering is not finished yet: this broker runs as a cluster of one and cannot bootstrap a cluster with other servers",
-  },
   { key: "clustering.min.insync.replicas", accepts: atMostOne, only: "1", why: `${SINGLE_NODE}, so no ISR can hold more than one replica` },
   { key: "activity.stream.enabled", accepts: isFalse, only: "false", why: "the activity stream is not implemented" },
   { key: "cursors.stream.partitions", accepts: isZero, only: "0", why: "cursors are not implemented" },
