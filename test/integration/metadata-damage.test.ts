@@ -7,13 +7,14 @@
 // lost+found/ counts as kept). The planted bug deleteUnknownStreamDirs must fail the same check.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBrokerProcess } from "../../jepsen-like/broker-process.js";
 import { createApiClient } from "../../jepsen-like/grpc-test-client.js";
 import { createStreamForNats, natsModes, startEnv, subscribeRead, syncBrokerNats } from "../../jepsen-like/integration-fixture.js";
 import { encodeRecord } from "../../src/core/metadata/metadata-log.js";
+import { MIGRATED_SUFFIX } from "../../src/core/metadata/metadata-raft.js";
 import { nodeId } from "../../src/core/types.js";
 import { PLANTED_BUGS_ENV } from "../../src/io/planted-bugs-from-env.js";
 import { legacyCreateStream } from "../../sim/testing/legacy-metadata.js";
@@ -68,6 +69,8 @@ async function makeBase(root: string, stop: "clean" | "killed", kind: "legacy" |
   if (kind === "legacy") {
     assert.equal(serverId, LEGACY_ID);
     rmSync(join(dir, "raft"), { recursive: true });
+    // The migration renamed the old log once raft/ was durable: put it back as the old version left it.
+    renameSync(join(dir, `${LOG}${MIGRATED_SUFFIX}`), join(dir, LOG));
   } else {
     assert.equal(readdirSync(dir).includes("metadata"), false, "this version writes no metadata/metadata.log");
   }
@@ -147,7 +150,8 @@ async function assertAckedReadBack(client: ReturnType<typeof createApiClient>, b
  */
 function assertNothingDeleted(name: string, pre: Listing, post: Listing, outcome: Outcome): void {
   for (const [path, bytes] of pre) {
-    const candidates = [...post].filter(([p]) => p === path || p.replace(/^lost\+found\/[^/]+\//, "") === path);
+    // The old metadata log is renamed once migrated into raft/ (kept, never deleted).
+    const candidates = [...post].filter(([p]) => p === path || p === `${path}${MIGRATED_SUFFIX}` || p.replace(/^lost\+found\/[^/]+\//, "") === path);
     assert.ok(candidates.length > 0, `${name}: ${path} was deleted (not kept, not moved aside)`);
     if (!path.endsWith(".log")) continue;
     const intact = candidates.some(([, b]) => b.equals(bytes));

@@ -17,6 +17,7 @@ import { nodeId } from "../../src/core/types.js";
 import { BrokerHarness, testBrokerConfig } from "../../sim/testing/broker-harness.js";
 import { legacyCreateStream, LEGACY_METADATA_LOG, writeLegacyMetadataLog } from "../../sim/testing/legacy-metadata.js";
 import { SimRandom } from "../../sim/sim-random.js";
+import { MIGRATED_SUFFIX } from "../../src/core/metadata/metadata-raft.js";
 
 const LOG = LEGACY_METADATA_LOG;
 const HARD_STATE = "raft/hardstate";
@@ -37,6 +38,9 @@ function legacyPopulated(ops: readonly MetadataOp[] = ["a", "b", "c"].map((n) =>
   }
   h.restart();
   h.disk.removeTree("raft");
+  // The migration renamed the old log once raft/ was durable: put it back as the old version left it.
+  h.disk.rename(`${LOG}${MIGRATED_SUFFIX}`, LOG);
+  h.disk.syncDir("metadata");
   h.disk.syncDir("");
   return h;
 }
@@ -164,7 +168,8 @@ test("bad bytes in the middle: refused with the intact prefix named; recovery ke
   const copy = h.disk.files().find((f) => f.endsWith("/metadata/metadata.log") && f.startsWith("lost+found/"));
   assert.ok(copy !== undefined);
   assert.deepEqual(fileBytes(h, copy), damaged, "the whole damaged file is kept");
-  assert.ok(fileBytes(h, LOG).length < original.length);
+  // Cut, then (migrated into raft/) renamed aside.
+  assert.ok(fileBytes(h, `${LOG}${MIGRATED_SUFFIX}`).length < original.length);
   const kept = filesAccountedFor(h);
   for (const f of streamsBefore) assert.ok(kept.has(f), `${f} kept`);
   reopen(h, { metadataRecovery: false });
@@ -178,7 +183,7 @@ test("a torn last append after a crash is cut and the broker starts with everyth
   h.disk.fdatasync(LOG);
   const r = recover(h);
   assert.ok(r.ok);
-  assert.equal(h.disk.stat(LOG)!.size, size);
+  assert.equal(h.disk.stat(`${LOG}${MIGRATED_SUFFIX}`)!.size, size, "cut, then renamed aside once migrated");
   assert.ok(warnings(r.value.outputs).some((w) => w.includes("torn tail")));
   reopen(h, {});
   for (const name of ["a", "b", "c"]) assert.deepEqual(read(h, name), [`${name}1`, `${name}2`]);
@@ -342,4 +347,16 @@ test("Raft log: a crash that kept the bootstrap entries but not the hard state: 
   assert.deepEqual(h.request(createStream("a")), { ok: true, value: { kind: "done" } });
   h.restart();
   assert.deepEqual([...h.broker.view.metadata.streams.keys()], ["a"]);
+});
+
+test("raft/ lost after a migration: refused (the renamed old log is not metadata to fall back on); nothing removed", () => {
+  const h = new BrokerHarness(testBrokerConfig(), 1, (disk) => writeLegacyMetadataLog(disk, [legacyCreateStream("a")]));
+  assert.ok(h.disk.stat(LOG) === undefined && h.disk.stat(`${LOG}${MIGRATED_SUFFIX}`) !== undefined, "the old log is renamed once migrated");
+  h.restart();
+  h.disk.removeTree("raft");
+  h.disk.syncDir("");
+  const before = new Set(h.disk.files());
+  const r = Broker.recover({ reader: h.disk, codec: h.codec, random: new SimRandom(1, "broker") }, h.config, h.time());
+  assert.equal(r.ok, false, "refused");
+  assert.deepEqual(new Set(h.disk.files()), before, "nothing changed");
 });

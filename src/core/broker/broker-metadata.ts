@@ -10,7 +10,7 @@ import { validateLogConfig } from "../log/log-config.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
 import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
 import type { StreamSettings } from "../metadata/stream-config.js";
-import type { InputTime, Outputs } from "../outputs.js";
+import { partitionLane, type InputTime, type Outputs } from "../outputs.js";
 import type { BrokerEffect } from "./api-types.js";
 import { partitionKey, type BrokerState, type Proposal, type ProposalAnswer } from "./broker-state.js";
 import { Partition } from "./partition.js";
@@ -101,6 +101,21 @@ export function reactToChange(state: BrokerState, change: MetadataChange, time: 
   }
 }
 
+/** A partition lane drained: a reopen deferred until then (see startPartition) runs now, if still wanted. */
+export function retryDeferredStart(state: BrokerState, key: string, time: InputTime, out: Outputs<BrokerEffect>): void {
+  if (!state.deferredStarts.has(key) || (state.laneTokens.get(laneOfKey(state, key) ?? "")?.length ?? 0) > 0) return;
+  state.deferredStarts.delete(key);
+  const partition = state.partitions.get(key);
+  const stream = partition === undefined ? undefined : state.metadata.streams.get(partition.meta.stream);
+  const meta = partition === undefined ? undefined : stream?.partitions[partition.meta.id];
+  if (stream !== undefined && meta !== undefined && !meta.paused) startPartition(state, stream, meta, time, out);
+}
+
+function laneOfKey(state: BrokerState, key: string): string | undefined {
+  const p = state.partitions.get(key);
+  return p === undefined ? undefined : partitionLane(p.meta.stream, p.meta.id);
+}
+
 /** Whether this broker is a replica of any partition of `stream` (and so may hold its directory). */
 function holdsReplica(state: BrokerState, stream: StreamMeta): boolean {
   return stream.partitions.some((p) => p.replicas.includes(state.config.serverId));
@@ -131,6 +146,16 @@ export function startPartition(state: BrokerState, stream: StreamMeta, meta: Par
     return;
   }
   const dir = joinPath(streamDir(state, stream.name), String(meta.id));
+  // Paused and resumed while its lane still writes (both in one Raft Ready): reading the log back
+  // now would miss those writes and hand their offsets out again (broker seed 314). It reopens
+  // once the lane has drained (retryDeferredStart).
+  const laneBusy = (state.laneTokens.get(partitionLane(stream.name, meta.id))?.length ?? 0) > 0 ||
+    out.persist.some((op) => op.kind !== "rename" && op.path.startsWith(`${dir}/`));
+  if (existing !== undefined && laneBusy) {
+    state.deferredStarts.add(key);
+    return;
+  }
+  state.deferredStarts.delete(key);
   // Deleted and recreated in one step (both committed in one Raft Ready): the old directory is
   // removed before this log's ops run, so it opens as the disk will be (cluster seed 2).
   const removing = out.persist.some((op) => op.kind === "removeTree" && op.path === streamDir(state, stream.name));

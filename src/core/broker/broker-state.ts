@@ -109,6 +109,8 @@ export interface BrokerState {
   readonly subscriptions: Map<number, Subscription>;
   /** Every armed timer, behind the one nextDeadline(). */
   readonly timers: TimerQueue<BrokerTimer>;
+  /** Partitions (keys) whose reopen waits for their lane's writes in flight to finish. */
+  readonly deferredStarts: Set<string>;
   /** Partitions whose subscribers may have something new to read this step. */
   readonly dirty: Set<Partition>;
   nextSid: number;

@@ -5,7 +5,7 @@ import { assert } from "../assert.js";
 import { isOutOfResources, parentDir, type DiskError, type DiskOp } from "../disk.js";
 import { isValidPublishSubject } from "../nats/subject.js";
 import { type InputTime, type LaneId, type Outputs } from "../outputs.js";
-import { endSubscriptions } from "./broker-metadata.js";
+import { endSubscriptions, retryDeferredStart } from "./broker-metadata.js";
 import { endSeedProbe, raftSyncOps, raftTick, restartRaft } from "./broker-raft.js";
 import { onBrokerInfoTimer, onJoinTimer } from "./broker-cluster.js";
 import { partitionKeyOfLane } from "./persist-lanes.js";
@@ -60,6 +60,13 @@ export function onPersisted(state: BrokerState, token: number, time: InputTime, 
   for (const partition of partitionsOfLane(state, lane)) {
     if (partition.onPersisted(token, time, ctx)) state.dirty.add(partition);
   }
+  retryDeferredStarts(state, lane, time, out);
+}
+
+/** A partition lane completed a token: a reopen waiting for it to drain may run. */
+function retryDeferredStarts(state: BrokerState, lane: LaneId, time: InputTime, out: Outputs<BrokerEffect>): void {
+  const key = partitionKeyOfLane(lane);
+  if (key !== undefined && state.deferredStarts.size > 0) retryDeferredStart(state, key, time, out);
 }
 
 /** The partitions a lane's completion concerns: its own, or every one for the metadata lane. */

@@ -18,7 +18,8 @@ import { drainRaft, flushProposals, handOffLeadership, onRaftPersisted, onRaftPe
 import { reactToChange } from "./broker-metadata.js";
 import { type BrokerDeps, type BrokerState, type TimerName } from "./broker-state.js";
 import { onReadCompleted, onReadFailed, pumpDirtyPartitions, subscribe, subscriptionReady, unsubscribe } from "./broker-subscriptions.js";
-import { groupByLane } from "./persist-lanes.js";
+import { groupByLane, partitionKeyOfLane } from "./persist-lanes.js";
+import { retryDeferredStart } from "./broker-metadata.js";
 import { appendDeliveries, onPersistFailed, onPersisted, onTimer } from "./broker-writes.js";
 import type { NatsDelivery } from "./partition.js";
 
@@ -68,7 +69,7 @@ export class Broker {
     out.log.push(...recovered.value.events);
     const state: BrokerState = {
       config, deps, metadata, raft, raftDown: false, proposals: [], pending: [], peers: new Map(), controllerSids: [], joinAttempts: recovered.value.joining ? 0 : undefined, fatal: undefined, seedProbe: undefined, peerSids: new Map(), isController: false, partitions: new Map(), partitionsBySid: new Map(),
-      subscriptions: new Map(), timers: brokerTimers(), dirty: new Set(), nextSid: 1, nextToken: 1, nextReadToken: 1, reads: new Map(), laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
+      subscriptions: new Map(), timers: brokerTimers(), deferredStarts: new Set(), dirty: new Set(), nextSid: 1, nextToken: 1, nextReadToken: 1, reads: new Map(), laneTokens: new Map(), persistOps: new Map(), barrierToken: undefined, stopped: false, failed: undefined, diskFull: undefined, hwCheckpointRound: undefined,
     };
     subscribePeerSubjects(state, out);
     raft.nextSeq = 1 + deps.random.int("proposalSeq", 2 ** 30) * 2 ** 20;
@@ -101,10 +102,15 @@ export class Broker {
         // The Ready whose persist this was: its committed entries apply now.
         onRaftPersisted(s, input.token, input, out);
         break;
-      case "persistFailed":
+      case "persistFailed": {
+        const lane = s.persistOps.get(input.token)?.lane;
         onRaftPersistFailed(s, input.token, input.error, out);
         onPersistFailed(s, input.token, input.error, input, out);
+        // A reopen waiting for this lane to drain runs (or, if the partition failed, stays down).
+        const key = lane === undefined ? undefined : partitionKeyOfLane(lane);
+        if (key !== undefined) retryDeferredStart(s, key, input, out);
         break;
+      }
       case "readCompleted":
         onReadCompleted(s, input.token, input.bytes, out);
         break;

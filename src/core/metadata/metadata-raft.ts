@@ -3,7 +3,7 @@
 // metadata/metadata.log, no raft/) is migrated on first start: its replayed state becomes the
 // Raft log's first snapshot, with this server as the only voter; the old file is kept as it was.
 // A fresh directory bootstraps (a seed, or named peers) or waits to be added to a running cluster.
-import { joinPath, type DiskOp, type DiskReader } from "../disk.js";
+import { joinPath, parentDir, type DiskOp, type DiskReader } from "../disk.js";
 import { err, ok, type Result } from "../errors.js";
 import type { LogEvent } from "../outputs.js";
 import type { Random } from "../random.js";
@@ -44,6 +44,9 @@ export interface MetadataRaftConfig {
 export const DEFAULT_METADATA_RAFT: MetadataRaftConfig = {
   bootstrap: { kind: "seed" }, tickMs: 100, electionTicks: 10, heartbeatTicks: 1, maxQuorumSize: 5, snapshotEntries: 1024,
 };
+
+/** What the single-node version's metadata log is renamed to once migrated into the Raft log. */
+export const MIGRATED_SUFFIX = ".migrated";
 
 /** The Raft directory inside the data directory. */
 export function raftDir(dataDir: string): string {
@@ -202,7 +205,11 @@ function fromLegacy(reader: DiskReader, options: MetadataRecoveryOptions, o: Ope
     // The migration: one snapshot at the old log's last index, so partition epochs stay ordered.
     const snapshot: RaftSnapshot = { meta: { index: last, term: 1, confState: { voters: [self], learners: [] } }, data: snapshotMetadata(metadata) };
     ops.push(...o.log.saveSnapshot(snapshot), ...o.log.setHardState({ term: 1, vote: "", commit: last }));
-    events.push({ level: "info", msg: "metadata moved into the Raft log (the old metadata/metadata.log is kept, unused)", fields: { index: last, streams: metadata.streams.size } });
+    // Then, once the Raft log is durable, the old file is renamed (kept, never deleted): were raft/
+    // lost later, the broker must refuse to start, not fall back to metadata older than what it ran.
+    const legacyPath = joinPath(options.dataDir, "metadata", "metadata.log");
+    ops.push({ kind: "rename", from: legacyPath, to: `${legacyPath}${MIGRATED_SUFFIX}` }, { kind: "syncDir", path: parentDir(legacyPath) });
+    events.push({ level: "info", msg: `metadata moved into the Raft log (the old metadata/metadata.log is kept as metadata.log${MIGRATED_SUFFIX})`, fields: { index: last, streams: metadata.streams.size } });
     return ok({ metadata, ops, events, joining: false, probing: false });
   }
   const b = config.bootstrap;
