@@ -3,8 +3,9 @@
 // (Raft, propagate, join, info) over it. Broker b1 bootstraps as the seed and the others join it, or
 // all start from the same peer list. Clients create, delete, pause and set readonly a few stream
 // names concurrently through different brokers while the network drops, delays, duplicates and
-// reorders, links are cut one direction at a time, and brokers crash (losing unsynced writes) or
-// shut down cleanly and restart from their disks. Then everything heals: every broker must hold the
+// reorders, links are cut one direction at a time, and brokers crash (losing unsynced writes; some
+// seeds while an fdatasync is in flight) or shut down cleanly and restart from their disks. Election
+// Safety is checked after every event. Then everything heals: every broker must hold the
 // same streams, one controller must lead, a CreateStream through each broker must succeed, the
 // history of creates and deletes must be linearizable per name, and no broker may have removed the
 // directory of a live stream it leads (the stale view, see cluster-checks.ts).
