@@ -3,8 +3,9 @@
 // (Raft, propagate, join, info) over it. Broker b1 bootstraps as the seed and the others join it, or
 // all start from the same peer list. Clients create, delete, pause and set readonly a few stream
 // names concurrently through different brokers while the network drops, delays, duplicates and
-// reorders, links are cut one direction at a time, and brokers crash (losing unsynced writes) or
-// shut down cleanly and restart from their disks. Then everything heals: every broker must hold the
+// reorders, links are cut one direction at a time, and brokers crash (losing unsynced writes; some
+// seeds while an fdatasync is in flight) or shut down cleanly and restart from their disks. Election
+// Safety is checked after every event. Then everything heals: every broker must hold the
 // same streams, one controller must lead, a CreateStream through each broker must succeed, the
 // history of creates and deletes must be linearizable per name, and no broker may have removed the
 // directory of a live stream it leads (the stale view, see cluster-checks.ts).
@@ -65,6 +66,8 @@ class ClusterRun implements ClusterFaultTarget {
   private readonly removals: StreamDirRemoval[] = [];
   private readonly bootstrap: "seed" | "peers";
   private readonly connections: SimNatsConnection[] = [];
+  /** Brokers whose Raft log a failed fdatasync left untrustworthy: down for good, left out of the final checks. */
+  private readonly untrusted = new Set<number>();
   private readonly diskFaults: { readonly fsyncErrorPerMille: number; readonly latencyMsMax: number };
   private readonly snapshotEntries: number;
   private readonly midSync: SimRandom;
@@ -74,7 +77,7 @@ class ClusterRun implements ClusterFaultTarget {
   private nextRequestId = 1;
   healed = false;
   private failure: string | undefined;
-  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0, rebuilds: 0, crashesMidSync: 0 };
+  readonly counters = { crashes: 0, cleanRestarts: 0, fatalExits: 0, linkCuts: 0, staleRestarts: 0, dirRemovals: 0, untrustedLogs: 0, crashesMidSync: 0 };
 
   constructor(
     private readonly sim: Simulation,
@@ -94,39 +97,27 @@ class ClusterRun implements ClusterFaultTarget {
       this.callbacks.push(new Map());
       this.held.push(new Map());
       this.disks.push(this.newDisk(i));
-      this.nodes.push(this.newNode(i, undefined));
+      this.nodes.push(this.newNode(i));
     });
     this.clients = new ClusterClients(sim, sim.random("clients"), n, (b, request, onResult) => this.api(b, request, onResult));
   }
 
   private newDisk(i: number): StreamDirWatchDisk {
     const id = this.ids[i] as string;
-    return new StreamDirWatchDisk({ random: this.sim.random(`disk-${id}-${this.counters.rebuilds}`), nowMs: () => this.sim.nowMs, faults: this.healed ? {} : this.diskFaults }, (name) => this.onRemoved(i, name));
+    return new StreamDirWatchDisk({ random: this.sim.random(`disk-${id}`), nowMs: () => this.sim.nowMs, faults: this.healed ? {} : this.diskFaults }, (name) => this.onRemoved(i, name));
   }
 
-  private newNode(i: number, bootstrap: RaftBootstrap | undefined): SimBrokerNode {
+  private newNode(i: number): SimBrokerNode {
     const id = this.ids[i] as string;
-    const node = new SimBrokerNode(this.sim, this.disks[i] as StreamDirWatchDisk, this.connections[i] as SimNatsConnection, createWireCodec(), this.config(id, i, this.snapshotEntries, bootstrap));
+    const node = new SimBrokerNode(this.sim, this.disks[i] as StreamDirWatchDisk, this.connections[i] as SimNatsConnection, createWireCodec(), this.config(id, i, this.snapshotEntries));
     node.onEffect = (e) => this.onEffect(i, e);
     node.beforeStep = (b) => this.remember(i, b);
     node.onThreadPoolOp = (op) => this.maybeCrashMidSync(i, op.kind);
     return node;
   }
 
-  /**
-   * What the refusal tells the operator to do when a failed fdatasync left the Raft log untrustworthy:
-   * rebuild the broker from its peers (an empty data directory that joins the running cluster).
-   */
-  private rebuild(i: number): void {
-    this.counters.rebuilds++;
-    this.sim.trace(`rebuild ${this.ids[i] as string} from its peers`);
-    this.held[i]?.clear();
-    this.disks[i] = this.newDisk(i);
-    this.nodes[i] = this.newNode(i, { kind: "join" });
-  }
-
-  private config(id: string, index: number, snapshotEntries: number, rebuilt: RaftBootstrap | undefined): BrokerConfig {
-    const bootstrap: RaftBootstrap = rebuilt ?? (this.bootstrap === "peers" ? { kind: "peers", peers: this.ids } : index === 0 ? { kind: "seed" } : { kind: "join" });
+  private config(id: string, index: number, snapshotEntries: number): BrokerConfig {
+    const bootstrap: RaftBootstrap = this.bootstrap === "peers" ? { kind: "peers", peers: this.ids } : index === 0 ? { kind: "seed" } : { kind: "join" };
     return {
       serverId: nodeId(id), namespace: "sim", host: `host-${id}`, port: 9292 + index, dataDir: "",
       streamDefaults: { ...LIFTBRIDGE_STREAM_DEFAULTS, cleanerIntervalMs: 1000 },
@@ -160,7 +151,12 @@ class ClusterRun implements ClusterFaultTarget {
     const node = this.nodes[i] as SimBrokerNode;
     if (node.broker !== undefined) return;
     if (!node.start()) {
-      if (node.refusal?.includes("the Raft log cannot be trusted") === true) this.rebuild(i);
+      // A failed fdatasync left its Raft log untrustworthy: it refuses to start, as designed, and
+      // stays down (wiping it and rejoining under the same id would break Raft's durability).
+      if (node.refusal?.includes("the Raft log cannot be trusted") === true) {
+        this.untrusted.add(i);
+        return;
+      }
       this.sim.scheduleAfter(200, "restart retry", () => this.start(i));
       return;
     }
@@ -256,12 +252,13 @@ class ClusterRun implements ClusterFaultTarget {
   /** A CreateStream through each broker; every one must succeed. */
   private finalCreates(maxEvents: number): void {
     const answered = new Map<string, string>();
+    const running = this.ids.filter((_, i) => !this.untrusted.has(i));
     this.ids.forEach((id, i) => {
       const name = `final-${id}`;
-      this.api(i, createRequest(name, 1), (r) => answered.set(name, r.ok ? "ok" : `${r.error.code} ${r.error.message}`));
+      if (!this.untrusted.has(i)) this.api(i, createRequest(name, 1), (r) => answered.set(name, r.ok ? "ok" : `${r.error.code} ${r.error.message}`));
     });
     this.sim.runUntil(this.sim.nowMs + FINAL_CREATES_MS, maxEvents);
-    for (const id of this.ids) {
+    for (const id of running) {
       const got = answered.get(`final-${id}`);
       if (got !== "ok") this.fail(`the final CreateStream through ${id} got ${got ?? "no answer"} [${this.nodes.map((n, i) => describeRaft(this.ids[i] as string, n.broker)).join(" ")}]`);
     }
@@ -274,7 +271,9 @@ class ClusterRun implements ClusterFaultTarget {
     this.nodes.forEach((n, i) => {
       if (n.broker !== undefined) live.set(this.ids[i] as string, n.broker);
     });
-    if (live.size !== this.ids.length) this.fail(`only ${live.size} of ${this.ids.length} brokers run after healing`);
+    this.counters.untrustedLogs = this.untrusted.size;
+    if (2 * this.untrusted.size >= this.ids.length) this.fail(`${this.untrusted.size} of ${this.ids.length} brokers refuse their Raft log: no majority left (more fsync errors than the cluster survives)`);
+    if (live.size !== this.ids.length - this.untrusted.size) this.fail(`only ${live.size} of ${this.ids.length} brokers run after healing (${this.untrusted.size} refused their Raft log)`);
     this.failure ??= checkConverged(live);
     const first = [...live.values()][0];
     if (first !== undefined) {

@@ -10,7 +10,7 @@ import { firstCatchingSeed } from "../../sim/testing/planted-bug-sweep.js";
 import { checkRemovals, incarnation } from "../../sim/workloads/cluster-checks.js";
 import type { StreamMeta } from "../../src/core/metadata/metadata-state.js";
 
-const SEEDS = 200;
+const SEEDS = 300;
 
 test(`cluster workload: ${SEEDS} seeds pass (linearizable creates and deletes, convergence, a controller, final creates)`, () => {
   const failures: string[] = [];
