@@ -495,11 +495,12 @@ export class RaftNode {
 
   private handleVoteRequest(m: RaftMessage): void {
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    // Learners (and nodes that do not know themselves as voters) never vote; nor do leaders of this term.
-    // A node that knows no membership (added, then it lost its unsynced log) may be a voter in the
-    // candidate's configuration: it votes, as etcd's nodes do, or that cluster can never elect (cluster seed 45).
+    // A node votes whatever its own view of the membership, as etcd's do: one that sees itself as a
+    // learner, as removed, or knows no membership yet (it lost an unsynced log, cluster seed 45) may
+    // be a voter in the candidate's newer configuration, and without its vote that configuration may
+    // never elect (raft seed 2434: a stale learner and a removed node left no majority). A candidate
+    // counts only the voters of its own configuration. Leaders of this term do not vote.
     const canVote =
-      (this.promotable() || this.conf.voters.length === 0) &&
       (this.voteValue === m.from || (this.voteValue === "" && this.leadValue === "") || (m.type === "preVote" && m.term > this.termValue));
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       this.send(raftMessage({ type: respType, from: this.id, to: m.from, term: m.term }));
