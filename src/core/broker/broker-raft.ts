@@ -8,13 +8,14 @@ import type { Offset } from "../types.js";
 import { failHeldReplies } from "./failed-persist.js";
 import { err, ok, type OperatingError, type Result } from "../errors.js";
 import { replySubject, requestSend } from "../peers/metadata-peer-protocol.js";
-import { decodeMetadataEntry, encodeMetadataEntry } from "../metadata/metadata-entry.js";
+import { encodeMetadataEntry, type MetadataEntry } from "../metadata/metadata-entry.js";
 import type { MetadataOp } from "../metadata/metadata-op.js";
-import { committedOp, MetadataRaft, raftDir } from "../metadata/metadata-raft.js";
+import { committedEntry, MetadataRaft, raftDir } from "../metadata/metadata-raft.js";
 import { restoreMetadata } from "../metadata/metadata-snapshot.js";
 import type { MetadataChange, PartitionMeta, StreamMeta } from "../metadata/metadata-state.js";
-import { METADATA_LANE, type InputTime, type Outputs } from "../outputs.js";
+import type { InputTime, Outputs } from "../outputs.js";
 import { RaftDiskLog } from "../raft/raft-disk-log.js";
+import { HARD_STATE_FILE } from "../raft/raft-log-recovery.js";
 import type { RaftEntry, RaftSnapshot } from "../raft/raft-types.js";
 import { raftSend } from "../raft/raft-transport.js";
 import type { BrokerEffect } from "./api-types.js";
@@ -140,11 +141,9 @@ export function drainRaft(state: BrokerState, time: InputTime, out: Outputs<Brok
   }
 }
 
-/** The Ready's token came back persisted: install, apply, advance. */
-export function onRaftPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): boolean {
-  if (state.raft.inFlight?.token !== token) return false;
-  completeReady(state, time, out);
-  return true;
+/** A persist token came back: if it carried the Ready in flight, install, apply, advance. */
+export function onRaftPersisted(state: BrokerState, token: number, time: InputTime, out: Outputs<BrokerEffect>): void {
+  if (state.raft.inFlight?.token === token) completeReady(state, time, out);
 }
 
 function completeReady(state: BrokerState, time: InputTime, out: Outputs<BrokerEffect>): void {
@@ -162,20 +161,19 @@ function completeReady(state: BrokerState, time: InputTime, out: Outputs<BrokerE
 function applyEntries(state: BrokerState, entries: readonly RaftEntry[], time: InputTime, out: Outputs<BrokerEffect>): void {
   const batch: Array<{ index: number; op: MetadataOp; answer: Proposal["answer"] }> = [];
   for (const entry of entries) {
-    const mine = takeProposal(state, entry, time, out);
-    const op = committedOp(entry, out.log);
-    if (op !== undefined) batch.push({ index: entry.index, op, answer: mine?.answer });
+    const decoded = committedEntry(entry, out.log);
+    const mine = takeProposal(state, entry.index, decoded, time, out);
+    if (decoded !== undefined) batch.push({ index: entry.index, op: decoded.op, answer: mine?.answer });
   }
   applyCommittedMetadata(state, batch, time, out);
   state.metadata.lastAppliedIndex = Math.max(state.metadata.lastAppliedIndex, entries[entries.length - 1]?.index ?? 0);
 }
 
-/** The proposal `entry` commits, if it is this broker's (known by its seq); indexed proposals it replaced are failed. */
-function takeProposal(state: BrokerState, entry: RaftEntry, time: InputTime, out: Outputs<BrokerEffect>): Proposal | undefined {
+/** The proposal the entry at `index` commits, if it is this broker's (known by its seq); indexed proposals it replaced are failed. */
+function takeProposal(state: BrokerState, index: number, entry: MetadataEntry | undefined, time: InputTime, out: Outputs<BrokerEffect>): Proposal | undefined {
   let mine: Proposal | undefined;
-  const decoded = entry.type === "normal" && entry.data.length > 0 ? decodeMetadataEntry(entry.data) : undefined;
-  if (decoded?.ok === true && decoded.value.from === state.config.serverId) {
-    const seq = decoded.value.seq;
+  if (entry !== undefined && entry.from === state.config.serverId) {
+    const seq = entry.seq;
     mine = state.proposals.find((p) => p.seq === seq) ?? state.pending.find((p) => p.seq === seq);
     if (mine !== undefined) {
       dropPending(state, mine);
@@ -183,7 +181,7 @@ function takeProposal(state: BrokerState, entry: RaftEntry, time: InputTime, out
       if (at >= 0) state.proposals.splice(at, 1);
     }
   }
-  while (state.proposals.length > 0 && ((state.proposals[0] as Proposal).index as number) <= entry.index) {
+  while (state.proposals.length > 0 && ((state.proposals[0] as Proposal).index as number) <= index) {
     const p = state.proposals.shift() as Proposal;
     if (p.answer !== undefined) answerProposal(state, p.answer, LOST, time, out);
   }
@@ -266,7 +264,7 @@ export function onRaftPersistFailed(state: BrokerState, token: number, failure: 
 export function raftSyncOps(state: BrokerState): DiskOp[] {
   const raft = state.raft;
   const dir = raftDir(state.config.dataDir);
-  const files = [...raft.log.segmentPaths(), joinPath(dir, "hardstate")];
+  const files = [...raft.log.segmentPaths(), joinPath(dir, HARD_STATE_FILE)];
   const present = files.filter((f) => state.deps.reader.stat(f) !== undefined);
   return [...present.map((path) => ({ kind: "fdatasync" as const, path })), { kind: "syncDir" as const, path: dir }];
 }
@@ -298,9 +296,10 @@ export function raftTick(state: BrokerState, time: InputTime): void {
 export function handOffLeadership(state: BrokerState): void {
   const node = state.raft.node;
   if (state.raftDown || node.role !== "leader") return;
+  const voters = node.confState().voters;
   let best: { id: string; match: number } | undefined;
   for (const [id, pr] of node.progress()) {
-    if (id === state.config.serverId || !node.confState().voters.includes(id)) continue;
+    if (id === state.config.serverId || !voters.includes(id)) continue;
     if (best === undefined || pr.match > best.match) best = { id, match: pr.match };
   }
   if (best !== undefined) node.transferLeadership(best.id);
@@ -312,9 +311,4 @@ export function endSeedProbe(state: BrokerState, out: Outputs<BrokerEffect>): vo
   state.seedProbe = undefined;
   out.persist.push(...state.raft.bootstrapSeed(state.config.serverId, state.deps.random));
   out.log.push({ level: "info", msg: "no metadata cluster answered: bootstrapped a new one with this broker as its seed", fields: { id: state.config.serverId } });
-}
-
-/** Whether `token` is the metadata lane's Raft persist (for the step dispatcher). */
-export function isRaftToken(state: BrokerState, token: number): boolean {
-  return state.raft.inFlight?.token === token && state.persistOps.get(token)?.lane === METADATA_LANE;
 }

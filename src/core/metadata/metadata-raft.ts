@@ -10,10 +10,10 @@ import type { Random } from "../random.js";
 import { bootstrapLog } from "../raft/raft-bootstrap.js";
 import { decodeConfChange } from "../raft/raft-conf-change.js";
 import { RaftDiskLog, type OpenedRaftLog } from "../raft/raft-disk-log.js";
+import { SNAPSHOT_FILE } from "../raft/raft-log-recovery.js";
 import { RaftNode, type RaftPlantedBugs, type Ready } from "../raft/raft-node.js";
 import type { RaftEntry, RaftNodeId, RaftSnapshot } from "../raft/raft-types.js";
-import { decodeMetadataEntry } from "./metadata-entry.js";
-import type { MetadataOp } from "./metadata-op.js";
+import { decodeMetadataEntry, type MetadataEntry } from "./metadata-entry.js";
 import { accountForStreamDirs, recoverMetadata, type MetadataRecoveryOptions } from "./metadata-recovery.js";
 import { restoreMetadata, snapshotMetadata } from "./metadata-snapshot.js";
 import { MetadataState } from "./metadata-state.js";
@@ -138,12 +138,12 @@ function fromRaft(reader: DiskReader, options: MetadataRecoveryOptions, o: Opene
   const stranger = strangerId(o, options.serverId, raftDir(options.dataDir));
   if (stranger !== undefined) return err("CorruptRecord", stranger);
   const metadata = restoredOrFresh(o.snapshot, options.defaults);
-  if (!metadata.ok) return err("CorruptRecord", `${joinPath(raftDir(options.dataDir), "snapshot")}: ${metadata.error.message}`);
+  if (!metadata.ok) return err("CorruptRecord", `${joinPath(raftDir(options.dataDir), SNAPSHOT_FILE)}: ${metadata.error.message}`);
   const events = [...o.events];
   const deleted = new Set<string>();
   for (const entry of o.entries) {
     if (entry.index > o.hardState.commit) break;
-    const op = committedOp(entry, events);
+    const op = committedEntry(entry, events)?.op;
     if (op === undefined) continue;
     const applied = metadata.value.apply(op, entry.index);
     if (applied.ok && op.op === "deleteStream") deleted.add(op.name);
@@ -177,11 +177,11 @@ function restoredOrFresh(snapshot: RaftSnapshot | undefined, defaults: StreamDef
   return restored;
 }
 
-/** The op a committed normal entry carries; undefined for the leader's empty no-op, a membership change, or bad data (logged). */
-export function committedOp(entry: RaftEntry, events: LogEvent[]): MetadataOp | undefined {
+/** What a committed normal entry carries; undefined for the leader's empty no-op, a membership change, or bad data (logged). */
+export function committedEntry(entry: RaftEntry, events: LogEvent[]): MetadataEntry | undefined {
   if (entry.type !== "normal" || entry.data.length === 0) return undefined;
   const decoded = decodeMetadataEntry(entry.data);
-  if (decoded.ok) return decoded.value.op;
+  if (decoded.ok) return decoded.value;
   events.push({ level: "error", msg: "a committed metadata entry cannot be decoded: skipped on every broker alike", fields: { index: entry.index, reason: decoded.error.message } });
   return undefined;
 }
@@ -207,7 +207,7 @@ function fromLegacy(reader: DiskReader, options: MetadataRecoveryOptions, o: Ope
     ops.push(...o.log.saveSnapshot(snapshot), ...o.log.setHardState({ term: 1, vote: "", commit: last }));
     // Then, once the Raft log is durable, the old file is renamed (kept, never deleted): were raft/
     // lost later, the broker must refuse to start, not fall back to metadata older than what it ran.
-    const legacyPath = joinPath(options.dataDir, "metadata", "metadata.log");
+    const legacyPath = legacy.value.log.path;
     ops.push({ kind: "rename", from: legacyPath, to: `${legacyPath}${MIGRATED_SUFFIX}` }, { kind: "syncDir", path: parentDir(legacyPath) });
     events.push({ level: "info", msg: `metadata moved into the Raft log (the old metadata/metadata.log is kept as metadata.log${MIGRATED_SUFFIX})`, fields: { index: last, streams: metadata.streams.size } });
     return ok({ metadata, ops, events, joining: false, probing: false });
