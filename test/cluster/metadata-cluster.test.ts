@@ -105,3 +105,19 @@ test("a broker that joins with no cluster gives up after 30 requests", () => {
   c.advance(2000, 500);
   assert.match(lonely.broker.view.fatal ?? "", /no metadata leader added this broker after 30 join requests/);
 });
+
+test("stray join requests (ids that cannot be members, or of no broker announcing itself) add no member", () => {
+  const c = new ClusterHarness();
+  const b1 = c.start("b1", { kind: "seed" });
+  c.advance(500);
+  const sid = [...b1.subs].find(([, subject]) => subject.endsWith(".raft.metadata.join"))?.[0];
+  assert.ok(sid !== undefined, "the controller listens on join");
+  for (const from of ["a.b", "*", "x y", "é".repeat(200), "ghost"]) {
+    const data = new TextEncoder().encode(JSON.stringify({ v: 1, kind: "join", from }));
+    b1.runtime.step({ kind: "natsMessages", messages: [{ sid, subject: "test.raft.metadata.join", reply: "", data }], ...c.time() });
+    c.advance(500);
+    assert.deepEqual(b1.broker.view.raft.node.confState(), { voters: ["b1"], learners: [] }, `join from ${from.slice(0, 12)}`);
+    assert.equal(c.controller(), "b1", "the cluster of one keeps its leader");
+  }
+  assert.equal(c.request("b1", create("still"))?.ok, true);
+});

@@ -10,7 +10,8 @@ import {
 } from "../peers/metadata-peer-protocol.js";
 import { handlePeerMessage, type PeerMessage } from "../peers/peer-message.js";
 import { parsePeerSubject } from "../peers/peer-subject.js";
-import { raftSubject, receiveRaftMessage } from "../raft/raft-transport.js";
+import { isRaftNodeIdUsable, raftSubject, receiveRaftMessage } from "../raft/raft-transport.js";
+import { MAX_NODE_ID_BYTES } from "../raft/raft-conf-change.js";
 import { encodeMetadataEntry } from "../metadata/metadata-entry.js";
 import { nodeId } from "../types.js";
 import type { BrokerEffect } from "./api-types.js";
@@ -162,6 +163,13 @@ function addMember(state: BrokerState, id: string): string {
   if (state.raftDown || node.role !== "leader") return "not the metadata leader";
   const conf = node.confState();
   if (conf.voters.includes(id) || conf.learners.includes(id)) return "";
+  // One stray request must not add a member that can never answer (a voter that never votes can
+  // cost the cluster its quorum): the id must name a Raft inbox, and its broker must be announcing
+  // itself on .info (a joining broker does so before it asks).
+  if (!isRaftNodeIdUsable(state.config.namespace, id) || new TextEncoder().encode(id).length > MAX_NODE_ID_BYTES) {
+    return `${id.slice(0, 100)} cannot be a member id (one NATS subject token of at most ${MAX_NODE_ID_BYTES} bytes)`;
+  }
+  if (!state.peers.has(id)) return `${id} has not announced itself on ${metadataSubject(state.config.namespace, "info")} yet; asking again adds it once it has`;
   const type = conf.voters.length < state.raft.config.maxQuorumSize ? "addVoter" : "addLearner";
   const proposed = node.proposeConfChange({ type, nodeId: id });
   return proposed.ok ? "" : proposed.error.message;
